@@ -1,0 +1,110 @@
+using ComputeBroker.Domain;
+
+namespace ComputeBroker.Providers;
+
+/// <summary>How the broker talks to a provider.</summary>
+public enum ConnectorKind
+{
+    /// <summary>An inventory model inside the broker answers for the provider.</summary>
+    Simulated,
+
+    /// <summary>An external system receives signed webhooks and answers through the API.</summary>
+    Webhook,
+}
+
+/// <summary>A list price for an accelerator, optionally for one region only.</summary>
+public sealed record ProviderPrice(string Accelerator, string? Region, PricePerGpuHour Price);
+
+/// <summary>
+/// A change in a provider's capacity of one accelerator in one region: <see cref="Gpus"/> more GPUs
+/// (negative: fewer) from <see cref="From"/>, all at once, or growing linearly until <see cref="RampUntil"/>.
+/// </summary>
+public sealed record CapacityChange(string Accelerator, string Region, DateTimeOffset From, int Gpus, DateTimeOffset? RampUntil = null)
+{
+    /// <summary>The GPUs this change contributes at <paramref name="at"/>.</summary>
+    public long ContributionAt(DateTimeOffset at)
+    {
+        if (at < From)
+        {
+            return 0;
+        }
+
+        if (RampUntil is not { } until || at >= until)
+        {
+            return Gpus;
+        }
+
+        var fraction = (decimal)(at - From).Ticks / (until - From).Ticks;
+        return (long)decimal.Floor(Gpus * fraction);
+    }
+}
+
+/// <summary>
+/// How a simulated provider answers: latency (uniform between the bounds), how reliably it answers
+/// at all, which workload classes it declines, whether it accepts part of an offer, and how often a
+/// confirmed quote's reservation still fails.
+/// </summary>
+public sealed record AnswerPolicy(
+    TimeSpan MinLatency,
+    TimeSpan MaxLatency,
+    double Reliability,
+    IReadOnlyList<string> DeclineClasses,
+    bool AcceptPartial,
+    double ReservationFailureRate)
+{
+    public static readonly AnswerPolicy Prompt = new(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), 1.0, [], true, 0.0);
+}
+
+/// <summary>A provider the broker can source capacity from. Immutable.</summary>
+public sealed record ProviderDefinition(
+    ProviderId Id,
+    string Name,
+    ConnectorKind Connector,
+    IReadOnlyList<string> Regions,
+    IReadOnlyList<ProviderPrice> Prices,
+    IReadOnlyList<CapacityChange> Capacity,
+    AnswerPolicy Policy,
+    Uri? WebhookUrl = null)
+{
+    /// <summary>The list price for the request's accelerator in one of its regions, or null if the provider does not sell it there.</summary>
+    public PricePerGpuHour? ListPrice(CapacityRequest request)
+    {
+        PricePerGpuHour? best = null;
+        foreach (var price in Prices)
+        {
+            if (!string.Equals(price.Accelerator, request.Accelerator, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var regionOk = price.Region is null
+                ? Regions.Count == 0 || request.Regions.Count == 0 || Regions.Any(request.AllowsRegion)
+                : request.AllowsRegion(price.Region);
+            if (regionOk && (best is null || price.Price < best.Value))
+            {
+                best = price.Price;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>True when the provider sells the request's accelerator in a region the request allows.</summary>
+    public bool CanServe(CapacityRequest request) => ListPrice(request) is not null;
+}
+
+/// <summary>The providers the broker knows, in a stable order (by id).</summary>
+public sealed class ProviderCatalog
+{
+    private readonly Dictionary<ProviderId, ProviderDefinition> _byId;
+
+    public ProviderCatalog(IEnumerable<ProviderDefinition> providers)
+    {
+        All = providers.OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToArray();
+        _byId = All.ToDictionary(p => p.Id);
+    }
+
+    public IReadOnlyList<ProviderDefinition> All { get; }
+
+    public ProviderDefinition? Find(ProviderId id) => _byId.GetValueOrDefault(id);
+}
