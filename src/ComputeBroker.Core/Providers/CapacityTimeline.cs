@@ -1,0 +1,124 @@
+namespace ComputeBroker.Providers;
+
+/// <summary>
+/// Free GPUs of one accelerator in one region, hour by hour, over a fixed horizon: a segment tree
+/// with lazy range-add and range-min, so "how many GPUs are free over [start, end)" and "reserve n
+/// GPUs over [start, end)" both cost O(log hours) however many reservations exist. Hours outside the
+/// horizon have no capacity. Not thread-safe.
+/// </summary>
+public sealed class CapacityTimeline
+{
+    private readonly int _size;
+    private readonly int[] _min;
+    private readonly int[] _lazy;
+
+    public CapacityTimeline(DateTimeOffset origin, int hours, Func<DateTimeOffset, long> capacityAt)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(hours, 1);
+        Origin = origin;
+        Hours = hours;
+        _size = 1;
+        while (_size < hours)
+        {
+            _size <<= 1;
+        }
+
+        _min = new int[2 * _size];
+        _lazy = new int[2 * _size];
+        for (var h = 0; h < _size; h++)
+        {
+            _min[_size + h] = h < hours ? (int)Math.Clamp(capacityAt(origin.AddHours(h)), 0, int.MaxValue) : 0;
+        }
+
+        for (var i = _size - 1; i >= 1; i--)
+        {
+            _min[i] = Math.Min(_min[2 * i], _min[2 * i + 1]);
+        }
+    }
+
+    public DateTimeOffset Origin { get; }
+
+    public int Hours { get; }
+
+    /// <summary>The fewest free GPUs at any hour of [start, start + hours); zero if any of it lies outside the horizon.</summary>
+    public int Free(DateTimeOffset start, int hours)
+    {
+        var (from, to) = Slots(start, hours);
+        return from < 0 || to > Hours || from >= to ? 0 : Query(1, 0, _size, from, to);
+    }
+
+    /// <summary>Takes <paramref name="gpus"/> GPUs over the interval if that many are free at every hour.</summary>
+    public bool TryReserve(DateTimeOffset start, int hours, int gpus)
+    {
+        if (Free(start, hours) < gpus)
+        {
+            return false;
+        }
+
+        var (from, to) = Slots(start, hours);
+        Add(1, 0, _size, from, to, -gpus);
+        return true;
+    }
+
+    /// <summary>Gives back GPUs taken by <see cref="TryReserve"/>.</summary>
+    public void Release(DateTimeOffset start, int hours, int gpus)
+    {
+        var (from, to) = Slots(start, hours);
+        if (from >= 0 && to <= Hours && from < to)
+        {
+            Add(1, 0, _size, from, to, gpus);
+        }
+    }
+
+    private (int From, int To) Slots(DateTimeOffset start, int hours)
+    {
+        // A reservation covers every hour it touches: a start at 10:30 occupies the 10:00 slot.
+        var from = (int)Math.Floor((start - Origin).TotalHours);
+        return (from, from + hours);
+    }
+
+    private int Query(int node, int lo, int hi, int from, int to)
+    {
+        if (from <= lo && hi <= to)
+        {
+            return _min[node];
+        }
+
+        var mid = (lo + hi) / 2;
+        var best = int.MaxValue;
+        if (from < mid)
+        {
+            best = Query(2 * node, lo, mid, from, to);
+        }
+
+        if (to > mid)
+        {
+            best = Math.Min(best, Query(2 * node + 1, mid, hi, from, to));
+        }
+
+        return best + _lazy[node];
+    }
+
+    private void Add(int node, int lo, int hi, int from, int to, int delta)
+    {
+        if (from <= lo && hi <= to)
+        {
+            _min[node] += delta;
+            _lazy[node] += delta;
+            return;
+        }
+
+        var mid = (lo + hi) / 2;
+        if (from < mid)
+        {
+            Add(2 * node, lo, mid, from, to, delta);
+        }
+
+        if (to > mid)
+        {
+            Add(2 * node + 1, mid, hi, from, to, delta);
+        }
+
+        _min[node] = Math.Min(_min[2 * node], _min[2 * node + 1]) + _lazy[node];
+    }
+}

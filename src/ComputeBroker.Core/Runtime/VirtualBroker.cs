@@ -1,0 +1,223 @@
+using ComputeBroker.Contracts;
+using ComputeBroker.Domain;
+using ComputeBroker.Providers;
+using ComputeBroker.Sourcing;
+
+namespace ComputeBroker.Runtime;
+
+/// <summary>
+/// Drives the <see cref="SourcingEngine"/> on a virtual clock with simulated providers and no I/O:
+/// a discrete-event loop where submissions, provider answers (after their latency) and deadlines are
+/// timed actions run in time order (ties in scheduling order, so a run is deterministic for a seed).
+/// The demo and the simulator use it; the durable service drives the same engine with a wall clock.
+/// A closed request's state is dropped, so memory follows the requests in flight, not the finished ones.
+/// Not thread-safe: one broker per thread.
+/// </summary>
+public sealed class VirtualBroker
+{
+    private readonly PriorityQueue<Action, (DateTimeOffset At, long Seq)> _queue = new();
+    private readonly Dictionary<RequestId, Tracked> _open = [];
+    private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
+    private readonly WaiverLedger _waivers = new();
+    private readonly Func<AgreementId, ClauseId, int> _waiverUsed;
+    private long _seq;
+
+    public VirtualBroker(SourcingEngine engine, ContractBook book, ProviderCatalog catalog, IEnumerable<SimulatedProvider> simulated, VirtualClock clock, Random random)
+    {
+        Engine = engine;
+        Book = book;
+        Catalog = catalog;
+        Clock = clock;
+        Random = random;
+        _simulated = simulated.ToDictionary(p => p.Id);
+        _waiverUsed = _waivers.Used;
+    }
+
+    public SourcingEngine Engine { get; }
+
+    /// <summary>The agreements in force; replaced when an agreement is amended or a trigger fires.</summary>
+    public ContractBook Book { get; set; }
+
+    public ProviderCatalog Catalog { get; }
+
+    public VirtualClock Clock { get; }
+
+    public Random Random { get; }
+
+    public WaiverLedger Waivers => _waivers;
+
+    /// <summary>Called with every event, in order, as it is decided.</summary>
+    public Action<SourcingEvent>? EventRecorded { get; set; }
+
+    /// <summary>Called once per request when it reaches its terminal state, with its final state.</summary>
+    public Action<RequestState>? RequestClosed { get; set; }
+
+    /// <summary>Called when a submission is refused (invalid request or clause conflict); nothing was recorded.</summary>
+    public Action<CapacityRequest, Rejection>? SubmissionRejected { get; set; }
+
+    public int OpenRequests => _open.Count;
+
+    public int PendingActions => _queue.Count;
+
+    public SimulatedProvider? Simulated(ProviderId id) => _simulated.GetValueOrDefault(id);
+
+    /// <summary>Runs <paramref name="action"/> when the virtual clock reaches <paramref name="at"/>.</summary>
+    public void Schedule(DateTimeOffset at, Action action) => _queue.Enqueue(action, (at < Clock.GetUtcNow() ? Clock.GetUtcNow() : at, _seq++));
+
+    public void Submit(DateTimeOffset at, CapacityRequest request) => Schedule(at, () => SubmitNow(request));
+
+    public void Cancel(DateTimeOffset at, RequestId id, string reason) => Schedule(at, () =>
+    {
+        if (_open.TryGetValue(id, out var tracked))
+        {
+            Record(tracked, Engine.Cancel(tracked.State, reason, Clock.GetUtcNow()));
+        }
+    });
+
+    /// <summary>Runs timed actions in order until none is left or the next one lies after <paramref name="until"/>.</summary>
+    public void Run(DateTimeOffset? until = null)
+    {
+        while (_queue.TryPeek(out _, out var key) && (until is null || key.At <= until))
+        {
+            var action = _queue.Dequeue();
+            Clock.AdvanceTo(key.At);
+            action();
+        }
+
+        if (until is { } end && end > Clock.GetUtcNow())
+        {
+            Clock.AdvanceTo(end);
+        }
+    }
+
+    private void SubmitNow(CapacityRequest request)
+    {
+        if (_open.ContainsKey(request.Id))
+        {
+            SubmissionRejected?.Invoke(request, new Rejection(RejectionKind.Conflict, $"request {request.Id} is already in flight"));
+            return;
+        }
+
+        var tracked = new Tracked(new RequestState());
+        var decision = Engine.Submit(tracked.State, request, Clock.GetUtcNow(), Book, Catalog, _waiverUsed);
+        if (decision.Rejection is { } rejection)
+        {
+            SubmissionRejected?.Invoke(request, rejection);
+            return;
+        }
+
+        _open[request.Id] = tracked;
+        Record(tracked, decision);
+    }
+
+    private void Record(Tracked tracked, Decision decision)
+    {
+        var state = tracked.State;
+        foreach (var e in decision.Events)
+        {
+            _waivers.Apply(e);
+            EventRecorded?.Invoke(e);
+            React(tracked, e);
+        }
+
+        if (state.IsClosed)
+        {
+            if (_open.Remove(state.Id))
+            {
+                foreach (var provider in _simulated.Values)
+                {
+                    provider.Forget(state.Id);
+                }
+
+                RequestClosed?.Invoke(state);
+            }
+
+            return;
+        }
+
+        if (state.NextDeadline is { } deadline && deadline != tracked.TickAt)
+        {
+            tracked.TickAt = deadline;
+            Schedule(deadline, () =>
+            {
+                if (tracked.TickAt == deadline && !state.IsClosed)
+                {
+                    tracked.TickAt = null;
+                    Record(tracked, Engine.Tick(state, Clock.GetUtcNow()));
+                }
+            });
+        }
+    }
+
+    /// <summary>Sends each message the events imply to its simulated provider, whose answer arrives after its latency.</summary>
+    private void React(Tracked tracked, SourcingEvent e)
+    {
+        var state = tracked.State;
+        var request = state.Request!;
+        switch (e)
+        {
+            case OfferMade offer when Provider(offer.Provider) is { } sim:
+                AfterLatency(sim, () =>
+                {
+                    var answer = sim.AnswerOffer(offer, request);
+                    var decision = Engine.AnswerOffer(state, offer.Offer, sim.Id, answer, Clock.GetUtcNow());
+                    if (decision.IsRejected && answer is OfferAnswer.Accept accept)
+                    {
+                        sim.Release(request.Id, accept.Gpus);
+                    }
+
+                    Record(tracked, decision);
+                });
+                break;
+            case QuotesRequested quotes:
+                foreach (var id in quotes.Providers)
+                {
+                    if (Provider(id) is not { } sim)
+                    {
+                        continue;
+                    }
+
+                    AfterLatency(sim, () =>
+                    {
+                        var answer = sim.Quote(request, quotes.Gpus, Clock.GetUtcNow(), Engine.Policy.QuoteValidity);
+                        Record(tracked, Engine.AnswerQuote(state, sim.Id, answer, Clock.GetUtcNow()));
+                    });
+                }
+
+                break;
+            case AwardMade award when Provider(award.Provider) is { } sim:
+                AfterLatency(sim, () =>
+                {
+                    var reserved = sim.Reserve(request, award.Gpus, Random);
+                    var decision = Engine.AnswerReservation(state, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", Clock.GetUtcNow());
+                    if (decision.IsRejected && reserved)
+                    {
+                        sim.Release(request.Id, award.Gpus);
+                    }
+
+                    Record(tracked, decision);
+                });
+                break;
+            case AllocationReleased released when Provider(released.Provider) is { } sim:
+                sim.Release(released.RequestId, released.Gpus);
+                break;
+        }
+    }
+
+    private SimulatedProvider? Provider(ProviderId id) => _simulated.GetValueOrDefault(id);
+
+    private void AfterLatency(SimulatedProvider provider, Action answer)
+    {
+        if (provider.Answers(Random))
+        {
+            Schedule(Clock.GetUtcNow() + provider.NextLatency(Random), answer);
+        }
+    }
+
+    private sealed class Tracked(RequestState state)
+    {
+        public RequestState State { get; } = state;
+
+        public DateTimeOffset? TickAt { get; set; }
+    }
+}
