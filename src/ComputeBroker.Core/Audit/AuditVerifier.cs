@@ -107,7 +107,17 @@ public static class AuditVerifier
                 continue;
             }
 
-            state.Apply(e);
+            try
+            {
+                state.Apply(e);
+            }
+            catch (ArgumentException ex)
+            {
+                // A sequence the engine could never have produced (e.g. more GPUs released than held).
+                Report("I5", $"the event does not follow from the request's state: {ex.Message}");
+                continue;
+            }
+
             waivers.Apply(e);
             if (e is ClausesResolved { Waiver: { } waiver } resolved && book.Find(waiver.Version.Agreement)?.Version(waiver.Version.Version)?.FindClause(waiver.Clause) is WaiverClause w
                 && waivers.Used(waiver.Version.Agreement, waiver.Clause) > w.GpuBudget.Value)

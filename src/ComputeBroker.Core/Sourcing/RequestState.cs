@@ -201,7 +201,11 @@ public sealed class RequestState
             case AwardMade w:
                 AwardsMade++;
                 _pendingAwards.Add(new PendingAward(w.Award, w.Provider, w.Gpus, w.Price, w.Start, w.RespondBy));
-                FindQuote(w.Provider)!.Awarded += w.Gpus.Value;
+                if (FindQuote(w.Provider) is { } quote)
+                {
+                    quote.Awarded += w.Gpus.Value;
+                }
+
                 Phase = RequestPhase.AwaitingReservations;
                 break;
             case ReservationFailed f:
