@@ -1,0 +1,42 @@
+using System.Reflection;
+using ComputeBroker.Definitions;
+
+namespace ComputeBroker.Cli;
+
+/// <summary>Reads the user's files, or the examples shipped inside the tool.</summary>
+public static class InputFiles
+{
+    public const string ExampleAgreement = "examples/agreements/microsoft-openai-2025-01.yaml";
+    public const string ExampleProviders = "examples/providers.yaml";
+    public const string ExampleRequests = "examples/requests.yaml";
+
+    /// <summary>The file's text, or the embedded example of that name when <paramref name="path"/> is null.</summary>
+    public static (string Text, string Name) Read(string? path, string example)
+    {
+        if (path is null)
+        {
+            using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(example)
+                ?? throw new InvalidOperationException($"The embedded example {example} is missing from the build.");
+            using var reader = new StreamReader(stream);
+            return (reader.ReadToEnd(), example);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new UserInputException($"{path}: no such file; check the path (relative paths start from {Directory.GetCurrentDirectory()})");
+        }
+
+        return (File.ReadAllText(path), path);
+    }
+
+    /// <summary>The parsed value, or a <see cref="UserInputException"/> listing every error.</summary>
+    public static T Require<T>(Parsed<T> parsed)
+    {
+        if (!parsed.Ok)
+        {
+            throw new UserInputException(string.Join(Environment.NewLine, parsed.Errors));
+        }
+
+        return parsed.Value!;
+    }
+}

@@ -1,0 +1,3 @@
+using ComputeBroker.Cli;
+
+return await BrokerApp.RunAsync(args).ConfigureAwait(false);
