@@ -1,0 +1,76 @@
+using ComputeBroker.Contracts;
+using ComputeBroker.Ledger;
+
+namespace ComputeBroker.Audit;
+
+/// <summary>One breach found on the money side: which customer's ledger, which event, what.</summary>
+public sealed record LedgerViolation(string Invariant, string Customer, int EventIndex, string EventType, string Message)
+{
+    public override string ToString() => $"{Invariant} ledger {Customer} event #{EventIndex} ({EventType}): {Message}";
+}
+
+/// <summary>
+/// Replays a ledger and checks invariant I4 on the money side: every accrual matches what the clause owed
+/// for the days it was in force (in term, not terminated, in the version in force), and a trigger fired at
+/// most once and only when its metric reached the threshold.
+/// </summary>
+public static class LedgerVerifier
+{
+    public static IReadOnlyList<LedgerViolation> Verify(IEnumerable<LedgerEvent> events, ContractBook book)
+    {
+        var violations = new List<LedgerViolation>();
+        var states = new Dictionary<string, LedgerState>(StringComparer.Ordinal);
+        var index = -1;
+        foreach (var e in events)
+        {
+            index++;
+            if (!states.TryGetValue(e.Customer, out var state))
+            {
+                states[e.Customer] = state = new LedgerState();
+            }
+
+            void Report(string message) => violations.Add(new LedgerViolation("I4", e.Customer, index, e.Type, message));
+
+            switch (e)
+            {
+                case ShareAccrued s when book.Find(s.Agreement) is { } agreement && state.Period(s.PeriodStart) is { } period:
+                    var (raw, days, clause) = LedgerEngine.ShareFor(book, agreement, s.Clause, period);
+                    if (s.DaysInForce != days)
+                    {
+                        Report($"clause {s.Clause} accrued for {s.DaysInForce} days of {period.Start:yyyy-MM-dd}..{period.End:yyyy-MM-dd} but was in force on {days}");
+                    }
+
+                    var owed = new Domain.Money(raw, period.Revenue.Currency).RoundToCent();
+                    var total = state.AccruedFor(s.Agreement, s.Clause, s.PeriodStart) + s.Amount;
+                    if (total > owed)
+                    {
+                        Report($"clause {s.Clause} accrued {total} for the period, more than the {owed} owed for its days in force{(clause is null ? " (it was never in force in the period)" : string.Empty)}");
+                    }
+
+                    break;
+                case TriggerFired t:
+                    if (state.FiredTrigger(t.Agreement, t.Trigger) is not null)
+                    {
+                        Report($"trigger {t.Trigger} fired a second time");
+                    }
+
+                    var value = t.Metric == TriggerMetric.CumulativeProfit ? state.CumulativeProfit : state.CumulativeRevenue;
+                    if (value < t.Threshold)
+                    {
+                        Report($"trigger {t.Trigger} fired at {value}, below its threshold {t.Threshold}");
+                    }
+
+                    foreach (var termination in t.Terminations)
+                    {
+                        book = book.WithTermination(termination);
+                    }
+
+                    break;
+            }
+
+            state.Apply(e);
+        }
+
+        return violations;
+    }
+}
