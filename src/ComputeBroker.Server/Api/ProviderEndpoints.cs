@@ -1,0 +1,222 @@
+using System.Text;
+using ComputeBroker.Domain;
+using ComputeBroker.Server.Security;
+using ComputeBroker.Server.Service;
+using ComputeBroker.Sourcing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace ComputeBroker.Server.Api;
+
+/// <summary>
+/// What providers see and answer: <c>/v1/providers</c>, <c>/v1/offers</c>, <c>/v1/quote-requests</c>,
+/// <c>/v1/reservations</c>. A provider key sees and answers only its own; admins and auditors read all.
+/// </summary>
+public static class ProviderEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapGet("/providers", Providers).WithName("ListProviders").WithSummary("The providers the broker sources from");
+        v1.MapGet("/offers", Offers).WithName("ListOffers").WithSummary("Offers (a provider sees its own); state=open by default");
+        v1.MapPost("/offers/{id}/accept", Accept).WithName("AcceptOffer").WithSummary("Accept an offer, all of it or part (body: {\"gpus\": n})");
+        v1.MapPost("/offers/{id}/decline", Decline).WithName("DeclineOffer").WithSummary("Decline an offer (body: {\"reason\": \"...\"})");
+        v1.MapGet("/quote-requests", QuoteRequests).WithName("ListQuoteRequests").WithSummary("Quote requests (a provider sees its own); state=open by default");
+        v1.MapPost("/quote-requests/{requestId}/quote", Quote).WithName("SubmitQuote").WithSummary("Answer a quote request with a quote");
+        v1.MapPost("/quote-requests/{requestId}/decline", DeclineQuote).WithName("DeclineQuoteRequest").WithSummary("Decline a quote request");
+        v1.MapGet("/reservations", Reservations).WithName("ListReservations").WithSummary("Awards waiting for the provider's reservation");
+        v1.MapPost("/reservations/{requestId}/{award:int}/confirm", Confirm).WithName("ConfirmReservation").WithSummary("Confirm the reservation of an award");
+        v1.MapPost("/reservations/{requestId}/{award:int}/fail", Fail).WithName("FailReservation").WithSummary("Report that an award cannot be reserved");
+    }
+
+    private static IResult Providers(BrokerService broker) =>
+        Results.Ok(broker.Catalog.All.Select(p => new
+        {
+            id = p.Id,
+            name = p.Name,
+            connector = p.Connector,
+            regions = p.Regions,
+            prices = p.Prices.Select(x => new { accelerator = x.Accelerator, region = x.Region, price = x.Price }),
+        }));
+
+    private static IResult Offers(HttpContext http, BrokerService broker, string? state, string? provider)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var own = OwnProvider(http) ?? provider;
+        state ??= "open";
+        return Results.Ok(broker.Projection.Offers(o => (own is null || o.Provider.Value == own) && (state == "all" || o.State == state)));
+    }
+
+    private static async Task<IResult> Accept(HttpContext http, BrokerService broker, string id, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return Problems.Invalid(error!);
+        }
+
+        body.RejectUnknown("gpus");
+        var offer = broker.Projection.Offer(new OfferId(id));
+        var gpus = body.Int("gpus", required: false, min: 1) ?? offer?.Gpus.Value;
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var result = await broker.AnswerOfferAsync(new OfferId(id), new ProviderId(OwnProvider(http)!), new OfferAnswer.Accept(new GpuCount(gpus ?? 0)), ct);
+        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.From(result.Rejection!);
+    }
+
+    private static async Task<IResult> Decline(HttpContext http, BrokerService broker, string id, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return Problems.Invalid(error!);
+        }
+
+        body.RejectUnknown("reason");
+        var reason = body.String("reason", required: false) ?? "declined";
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var result = await broker.AnswerOfferAsync(new OfferId(id), new ProviderId(OwnProvider(http)!), new OfferAnswer.Decline(reason), ct);
+        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.From(result.Rejection!);
+    }
+
+    private static IResult QuoteRequests(HttpContext http, BrokerService broker, string? state, string? provider)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var own = OwnProvider(http) ?? provider;
+        state ??= "open";
+        return Results.Ok(broker.Projection.QuoteRequests(q => (own is null || q.Provider.Value == own) && (state == "all" || q.State == state)));
+    }
+
+    private static async Task<IResult> Quote(HttpContext http, BrokerService broker, string requestId, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return Problems.Invalid(error!);
+        }
+
+        body.RejectUnknown("gpus", "price", "start", "validUntil");
+        var gpus = body.Int("gpus", min: 1);
+        var price = body.Money("price");
+        var start = body.Instant("start", required: false);
+        var validUntil = body.Instant("validUntil", required: false);
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var provider = new ProviderId(OwnProvider(http)!);
+        var request = broker.Projection.Request(new RequestId(requestId));
+        var now = broker.Clock.GetUtcNow();
+        var answer = new QuoteAnswer.Quote(new GpuCount(gpus!.Value), new PricePerGpuHour(price!.Value), start ?? request?.EarliestStart ?? now, validUntil ?? now + broker.Engine.Policy.QuoteValidity);
+        var result = await broker.AnswerQuoteAsync(new RequestId(requestId), provider, answer, ct);
+        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.From(result.Rejection!);
+    }
+
+    private static async Task<IResult> DeclineQuote(HttpContext http, BrokerService broker, string requestId, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return Problems.Invalid(error!);
+        }
+
+        body.RejectUnknown("reason");
+        var reason = body.String("reason", required: false) ?? "declined";
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var provider = new ProviderId(OwnProvider(http)!);
+        var result = await broker.AnswerQuoteAsync(new RequestId(requestId), provider, new QuoteAnswer.Decline(reason), ct);
+        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.From(result.Rejection!);
+    }
+
+    private static IResult Reservations(HttpContext http, BrokerService broker, string? state)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var own = OwnProvider(http);
+        state ??= "open";
+        return Results.Ok(broker.Projection.Reservations(r => (own is null || r.Provider.Value == own) && (state == "all" || r.State == state)));
+    }
+
+    private static Task<IResult> Confirm(HttpContext http, BrokerService broker, string requestId, int award, CancellationToken ct) =>
+        AnswerReservation(http, broker, requestId, award, true, ct);
+
+    private static Task<IResult> Fail(HttpContext http, BrokerService broker, string requestId, int award, CancellationToken ct) =>
+        AnswerReservation(http, broker, requestId, award, false, ct);
+
+    private static async Task<IResult> AnswerReservation(HttpContext http, BrokerService broker, string requestId, int award, bool confirmed, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return Problems.Invalid(error!);
+        }
+
+        body.RejectUnknown("reason");
+        var reason = body.String("reason", required: false);
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var result = await broker.AnswerReservationAsync(new RequestId(requestId), award, new ProviderId(OwnProvider(http)!), confirmed, reason, ct);
+        return result.Ok
+            ? Results.Ok(broker.Projection.Reservations(r => r.RequestId.Value == requestId && r.Award == award).FirstOrDefault())
+            : Problems.From(result.Rejection!);
+    }
+
+    private static QuoteRequestView? QuoteOf(BrokerService broker, string requestId, ProviderId provider) =>
+        broker.Projection.QuoteRequests(q => q.RequestId.Value == requestId && q.Provider == provider).FirstOrDefault();
+
+    private static string? OwnProvider(HttpContext http) => http.Caller().Role.Kind == RoleKind.Provider ? http.Caller().Role.Subject : null;
+
+    private static async Task<string> ReadAsync(HttpContext http, CancellationToken ct) =>
+        await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct);
+}

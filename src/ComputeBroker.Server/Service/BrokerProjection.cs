@@ -1,0 +1,354 @@
+using ComputeBroker.Contracts;
+using ComputeBroker.Domain;
+using ComputeBroker.Ledger;
+using ComputeBroker.Reporting;
+using ComputeBroker.Server.Security;
+using ComputeBroker.Sourcing;
+
+namespace ComputeBroker.Server.Service;
+
+/// <summary>
+/// Every view the API serves, folded from the event log in global order: requests, offers, quote
+/// requests, reservations, provider shares, agreements, ledgers, keys. It holds nothing that the log
+/// does not; a restart (or another replica) rebuilds it by reading the log from the start. Thread-safe:
+/// writers hold the lock, readers get copies.
+/// </summary>
+public sealed class BrokerProjection
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<RequestId, RequestState> _requests = [];
+    private readonly List<RequestId> _order = [];
+    private readonly Dictionary<OfferId, OfferView> _offers = [];
+    private readonly Dictionary<(RequestId, ProviderId), QuoteRequestView> _quoteRequests = [];
+    private readonly Dictionary<(RequestId, int), ReservationView> _reservations = [];
+    private readonly Dictionary<string, LedgerState> _ledgers = new(StringComparer.Ordinal);
+    private readonly Dictionary<AgreementId, List<string>> _agreementDocuments = [];
+    private readonly List<LedgerEvent> _ledgerEvents = [];
+    private SourcingSummaryBuilder _summary = new();
+    private SourcingSummary? _summaryCache;
+
+    public long Position { get; private set; }
+
+    public ContractBook Book { get; private set; } = ContractBook.Empty;
+
+    public KeyRing Keys { get; } = new();
+
+    public WaiverLedger Waivers { get; } = new();
+
+    public CommitmentTracker Commitments { get; } = new();
+
+    /// <summary>Applies one stored event; events at or below <see cref="Position"/> are ignored, so applying twice is harmless.</summary>
+    public void Apply(long position, object e)
+    {
+        lock (_gate)
+        {
+            if (position <= Position)
+            {
+                return;
+            }
+
+            Position = position;
+            switch (e)
+            {
+                case SourcingEvent s:
+                    ApplySourcing(s);
+                    break;
+                case AgreementVersionApplied a:
+                    ApplyAgreement(a);
+                    break;
+                case LedgerEvent l:
+                    ApplyLedger(l);
+                    break;
+                case KeyCreated or KeyRevoked:
+                    Keys.Apply(e);
+                    break;
+            }
+        }
+    }
+
+    public RequestView? Request(RequestId id)
+    {
+        lock (_gate)
+        {
+            return _requests.TryGetValue(id, out var s) ? RequestView.From(s) : null;
+        }
+    }
+
+    public string? CustomerOf(RequestId id)
+    {
+        lock (_gate)
+        {
+            return _requests.TryGetValue(id, out var s) ? s.Request!.Customer : null;
+        }
+    }
+
+    /// <summary>Requests newest first, filtered, one page after the cursor.</summary>
+    public Page<RequestView> Requests(Func<RequestView, bool> filter, string? cursor, int limit)
+    {
+        lock (_gate)
+        {
+            var start = Cursor.Decode(cursor) ?? _order.Count;
+            var items = new List<RequestView>(limit);
+            var i = Math.Min(start, _order.Count) - 1;
+            for (; i >= 0 && items.Count < limit; i--)
+            {
+                var view = RequestView.From(_requests[_order[i]]);
+                if (filter(view))
+                {
+                    items.Add(view);
+                }
+            }
+
+            return new Page<RequestView>(items, i >= 0 ? Cursor.Encode(i + 1) : null);
+        }
+    }
+
+    public IReadOnlyList<RequestId> OpenRequests()
+    {
+        lock (_gate)
+        {
+            return _requests.Values.Where(s => !s.IsClosed).Select(s => s.Id).ToArray();
+        }
+    }
+
+    public IReadOnlyList<OfferView> Offers(Func<OfferView, bool> filter)
+    {
+        lock (_gate)
+        {
+            return _offers.Values.Where(filter).OrderBy(o => o.RespondBy).ThenBy(o => o.Id.Value, StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    public OfferView? Offer(OfferId id)
+    {
+        lock (_gate)
+        {
+            return _offers.GetValueOrDefault(id);
+        }
+    }
+
+    public IReadOnlyList<QuoteRequestView> QuoteRequests(Func<QuoteRequestView, bool> filter)
+    {
+        lock (_gate)
+        {
+            return _quoteRequests.Values.Where(filter).OrderBy(q => q.Deadline).ToArray();
+        }
+    }
+
+    public IReadOnlyList<ReservationView> Reservations(Func<ReservationView, bool> filter)
+    {
+        lock (_gate)
+        {
+            return _reservations.Values.Where(filter).OrderBy(r => r.RespondBy).ToArray();
+        }
+    }
+
+    public OverviewView Overview()
+    {
+        lock (_gate)
+        {
+            var byState = _requests.Values
+                .GroupBy(s => RequestView.From(s).State)
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            _summaryCache ??= _summary.Build();
+            return new OverviewView(byState, _summaryCache, _offers.Values.Count(o => o.State == "open"), _quoteRequests.Values.Count(q => q.State == "open"), Position);
+        }
+    }
+
+    public LedgerState Ledger(string customer)
+    {
+        lock (_gate)
+        {
+            // A copy, so a decision can fold new events into it without touching the projection.
+            return LedgerState.Replay(_ledgerEvents.Where(e => e.Customer == customer));
+        }
+    }
+
+    public IReadOnlyList<LedgerEvent> LedgerEvents()
+    {
+        lock (_gate)
+        {
+            return _ledgerEvents.ToArray();
+        }
+    }
+
+    public IReadOnlyList<string> AgreementDocuments(AgreementId id)
+    {
+        lock (_gate)
+        {
+            return _agreementDocuments.TryGetValue(id, out var docs) ? docs.ToArray() : [];
+        }
+    }
+
+    public Money? Metric(string customer, TriggerMetric metric)
+    {
+        lock (_gate)
+        {
+            if (!_ledgers.TryGetValue(customer, out var ledger) || ledger.Currency is null)
+            {
+                return null;
+            }
+
+            return metric == TriggerMetric.CumulativeProfit ? ledger.CumulativeProfit : ledger.CumulativeRevenue;
+        }
+    }
+
+    public DateTimeOffset? FiredAt(AgreementId agreement, ClauseId trigger)
+    {
+        lock (_gate)
+        {
+            return _ledgers.Values.Select(l => l.FiredTrigger(agreement, trigger)).FirstOrDefault(t => t is not null)?.EffectiveAt;
+        }
+    }
+
+    private void ApplySourcing(SourcingEvent e)
+    {
+        if (!_requests.TryGetValue(e.RequestId, out var state))
+        {
+            _requests[e.RequestId] = state = new RequestState();
+            _order.Add(e.RequestId);
+        }
+
+        state.Apply(e);
+        Waivers.Apply(e);
+        Commitments.Apply(e);
+        var request = state.Request!;
+        switch (e)
+        {
+            case OfferMade o:
+                _offers[o.Offer] = new OfferView(o.Offer, o.RequestId, o.Kind, o.Provider, o.Gpus, o.Price, o.PartialAllowed, o.At, o.RespondBy,
+                    request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open", null, null);
+                break;
+            case OfferAccepted a:
+                Update(a.Offer, o => o with { State = "accepted", AcceptedGpus = a.Gpus });
+                break;
+            case OfferDeclined d:
+                Update(d.Offer, o => o with { State = "declined", Reason = d.Reason });
+                break;
+            case OfferExpired x:
+                Update(x.Offer, o => o with { State = "expired" });
+                break;
+            case QuotesRequested q:
+                foreach (var provider in q.Providers)
+                {
+                    _quoteRequests[(q.RequestId, provider)] = new QuoteRequestView(q.RequestId, provider, q.Gpus, q.Ceiling, q.At, q.Deadline,
+                        request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open");
+                }
+
+                break;
+            case QuoteReceived qr:
+                UpdateQuote(qr.RequestId, qr.Provider, "quoted");
+                break;
+            case QuoteDeclined qd:
+                UpdateQuote(qd.RequestId, qd.Provider, "declined");
+                break;
+            case QuoteWindowClosed w:
+                foreach (var provider in w.Silent)
+                {
+                    UpdateQuote(w.RequestId, provider, "expired");
+                }
+
+                break;
+            case AwardMade award:
+                _reservations[(award.RequestId, award.Award)] = new ReservationView(award.RequestId, award.Award, award.Provider, award.Gpus, award.Price, award.Start, award.RespondBy, "open");
+                break;
+            case ReservationFailed f when _reservations.TryGetValue((f.RequestId, f.Award), out var r):
+                _reservations[(f.RequestId, f.Award)] = r with { State = f.Reason == "expired" ? "expired" : "failed" };
+                break;
+            case AllocationMade { Award: { } awardNo } m when _reservations.TryGetValue((m.RequestId, awardNo), out var r):
+                _reservations[(m.RequestId, awardNo)] = r with { State = "confirmed" };
+                break;
+            case RequestClosed:
+                foreach (var offer in _offers.Values.Where(o => o.RequestId == e.RequestId && o.State == "open").ToArray())
+                {
+                    _offers[offer.Id] = offer with { State = "withdrawn" };
+                }
+
+                foreach (var (key, quote) in _quoteRequests.Where(q => q.Key.Item1 == e.RequestId && q.Value.State == "open").ToArray())
+                {
+                    _quoteRequests[key] = quote with { State = "withdrawn" };
+                }
+
+                foreach (var (key, reservation) in _reservations.Where(r => r.Key.Item1 == e.RequestId && r.Value.State == "open").ToArray())
+                {
+                    _reservations[key] = reservation with { State = "withdrawn" };
+                }
+
+                _summary.Add(state);
+                _summaryCache = null;
+                break;
+        }
+    }
+
+    private void ApplyAgreement(AgreementVersionApplied applied)
+    {
+        if (!_agreementDocuments.TryGetValue(applied.Agreement, out var docs))
+        {
+            _agreementDocuments[applied.Agreement] = docs = [];
+        }
+
+        docs.Add(applied.Document);
+        Book = Book.WithAgreement(applied.ToAgreement());
+    }
+
+    private void ApplyLedger(LedgerEvent e)
+    {
+        if (!_ledgers.TryGetValue(e.Customer, out var ledger))
+        {
+            _ledgers[e.Customer] = ledger = new LedgerState();
+        }
+
+        ledger.Apply(e);
+        _ledgerEvents.Add(e);
+        if (e is TriggerFired fired)
+        {
+            foreach (var termination in fired.Terminations)
+            {
+                Book = Book.WithTermination(termination);
+            }
+        }
+    }
+
+    private void Update(OfferId id, Func<OfferView, OfferView> change)
+    {
+        if (_offers.TryGetValue(id, out var offer))
+        {
+            _offers[id] = change(offer);
+        }
+    }
+
+    private void UpdateQuote(RequestId request, ProviderId provider, string state)
+    {
+        if (_quoteRequests.TryGetValue((request, provider), out var quote))
+        {
+            _quoteRequests[(request, provider)] = quote with { State = state };
+        }
+    }
+
+    /// <summary>Opaque page cursors: a position in the submission order.</summary>
+    private static class Cursor
+    {
+        public static string Encode(int index) => Convert.ToBase64String(BitConverter.GetBytes(index));
+
+        public static int? Decode(string? cursor)
+        {
+            if (string.IsNullOrEmpty(cursor))
+            {
+                return null;
+            }
+
+            try
+            {
+                var bytes = Convert.FromBase64String(cursor);
+                return bytes.Length == 4 ? BitConverter.ToInt32(bytes) : throw new FormatException();
+            }
+            catch (FormatException)
+            {
+                throw new InvalidCursorException(cursor);
+            }
+        }
+    }
+}
+
+/// <summary>A page cursor the server did not hand out.</summary>
+public sealed class InvalidCursorException(string cursor) : Exception($"cursor '{cursor}' is not one this server returned; use the nextCursor of the previous page");

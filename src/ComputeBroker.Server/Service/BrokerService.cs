@@ -1,0 +1,704 @@
+using System.Collections.Concurrent;
+using ComputeBroker.Contracts;
+using ComputeBroker.Definitions;
+using ComputeBroker.Domain;
+using ComputeBroker.Ledger;
+using ComputeBroker.Providers;
+using ComputeBroker.Server.Security;
+using ComputeBroker.Sourcing;
+using ComputeBroker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace ComputeBroker.Server.Service;
+
+/// <summary>
+/// The durable broker: drives the pure <see cref="SourcingEngine"/> and <see cref="LedgerEngine"/> with
+/// the service's clock, and makes every decision durable before anyone hears of it. Each decision loads
+/// the stream (or uses the cached state), decides, and appends with the stream's expected version, so two
+/// writers (threads or replicas) never both succeed; the loser reloads and decides again. Deadlines are
+/// re-armed from the log at start, so they survive restarts and fire exactly once in the log.
+/// Simulated providers answer from inside the service. Thread-safe.
+/// </summary>
+public sealed partial class BrokerService : IAsyncDisposable
+{
+    private readonly IEventStore _store;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+    private readonly Scheduler _scheduler;
+    private readonly ConcurrentDictionary<RequestId, RequestSlot> _slots = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _streamLocks = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _catchUpLock = new(1, 1);
+    private readonly SemaphoreSlim _waiverLock = new(1, 1);
+    private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
+    private readonly Random _random;
+    private readonly Lock _randomGate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _poll;
+
+    public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
+    {
+        _store = store;
+        _clock = clock;
+        _logger = logger;
+        Catalog = catalog;
+        Engine = new SourcingEngine(policy);
+        _scheduler = new Scheduler(clock, logger);
+        _random = new Random(seed);
+        var origin = inventoryOrigin ?? new DateTimeOffset(clock.GetUtcNow().UtcDateTime.Date.AddDays(-30), TimeSpan.Zero);
+        var earliest = catalog.All.SelectMany(p => p.Capacity).Select(c => c.From).DefaultIfEmpty(origin).Min();
+        origin = earliest < origin ? new DateTimeOffset(earliest.UtcDateTime.Date, TimeSpan.Zero) : origin;
+        // Ten years of hourly inventory from the origin: enough for any request the service accepts.
+        _simulated = catalog.All.Where(p => p.Connector == ConnectorKind.Simulated)
+            .ToDictionary(p => p.Id, p => new SimulatedProvider(p, origin, 24 * 3653 + (int)(clock.GetUtcNow() - origin).TotalHours));
+    }
+
+    public SourcingEngine Engine { get; }
+
+    public ProviderCatalog Catalog { get; }
+
+    public BrokerProjection Projection { get; } = new();
+
+    public TimeProvider Clock => _clock;
+
+    public IEventStore Store => _store;
+
+    /// <summary>Reads the log into the projection, restores simulated inventory, re-arms every deadline and starts the runners.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await CatchUpAsync(ct);
+        RestoreInventory();
+        foreach (var id in Projection.OpenRequests())
+        {
+            if (Projection.Request(id)?.NextDeadline is { } deadline)
+            {
+                ArmDeadline(id, deadline);
+            }
+        }
+
+        _scheduler.Start();
+        _poll = Task.Run(() => PollAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>Brings the projection up to the end of the log (events written by other replicas included).</summary>
+    public async Task CatchUpAsync(CancellationToken ct)
+    {
+        await _catchUpLock.WaitAsync(ct);
+        try
+        {
+            while (true)
+            {
+                var batch = await _store.ReadAllAsync(Projection.Position + 1, 2000, ct);
+                if (batch.Count == 0)
+                {
+                    return;
+                }
+
+                foreach (var stored in batch)
+                {
+                    Projection.Apply(stored.Position, EventCodec.Deserialize(stored.Stream.Value, stored.Type, stored.Json));
+                }
+            }
+        }
+        finally
+        {
+            _catchUpLock.Release();
+        }
+    }
+
+    // ---- requests -------------------------------------------------------------------------------------------
+
+    public async Task<ServiceResult<SubmitOutcome>> SubmitAsync(CapacityRequest request, string? idempotencyKey, string bodyHash, CancellationToken ct)
+    {
+        string? idemStream = idempotencyKey is null ? null : StreamNames.Idempotency(request.Customer, idempotencyKey);
+        if (idemStream is not null && await ReplayIdempotentAsync(idemStream, bodyHash, ct) is { } replay)
+        {
+            return replay;
+        }
+
+        var state = new RequestState();
+        var decision = Engine.Submit(state, request, _clock.GetUtcNow(), Projection.Book, Catalog, Projection.Waivers.Used);
+        if (decision.Rejection is { } rejection)
+        {
+            return rejection;
+        }
+
+        var waived = decision.Events.OfType<ClausesResolved>().Any(c => c.Waiver is not null);
+        if (waived)
+        {
+            // Waiver budgets are shared by requests: decide again under one lock with the latest usage.
+            await _waiverLock.WaitAsync(ct);
+            state = new RequestState();
+            decision = Engine.Submit(state, request, _clock.GetUtcNow(), Projection.Book, Catalog, Projection.Waivers.Used);
+            if (decision.Rejection is { } again)
+            {
+                _waiverLock.Release();
+                return again;
+            }
+        }
+
+        try
+        {
+            var appends = new List<StreamAppend> { Append(StreamNames.Request(request.Id), StreamAppend.NoStream, decision.Events) };
+            if (idemStream is not null)
+            {
+                appends.Add(Append(idemStream, StreamAppend.NoStream, [new IdempotencyKeyUsed(request.Customer, idempotencyKey!, bodyHash, request.Id, _clock.GetUtcNow())]));
+            }
+
+            AppendResult result;
+            try
+            {
+                result = (await _store.AppendAsync(appends, ct)).EnsureCommitted();
+            }
+            catch (ConcurrencyConflictException) when (idemStream is not null)
+            {
+                return await ReplayIdempotentAsync(idemStream, bodyHash, ct)
+                    ?? ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"request {request.Id} already exists; give each request a new id");
+            }
+            catch (ConcurrencyConflictException)
+            {
+                return ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"request {request.Id} already exists; give each request a new id");
+            }
+
+            var slot = _slots.GetOrAdd(request.Id, _ => new RequestSlot());
+            await slot.Gate.WaitAsync(ct);
+            try
+            {
+                slot.State = state;
+                slot.Version = decision.Events.Count - 1;
+                await AfterCommitAsync(state, decision.Events, result, ct);
+            }
+            finally
+            {
+                slot.Gate.Release();
+            }
+
+            return ServiceResult<SubmitOutcome>.Success(new SubmitOutcome(RequestView.From(state), false));
+        }
+        finally
+        {
+            if (waived)
+            {
+                _waiverLock.Release();
+            }
+        }
+    }
+
+    public Task<ServiceResult<RequestView>> CancelAsync(RequestId id, string reason, CancellationToken ct) =>
+        DecideAsync(id, s => Engine.Cancel(s, reason, _clock.GetUtcNow()), ct);
+
+    /// <summary>A provider's answer to an offer; <paramref name="from"/> is the authenticated provider.</summary>
+    public Task<ServiceResult<RequestView>> AnswerOfferAsync(OfferId offer, ProviderId from, OfferAnswer answer, CancellationToken ct)
+    {
+        if (Projection.Offer(offer) is not { } view || view.Provider != from)
+        {
+            return Task.FromResult(ServiceResult<RequestView>.Fail(RejectionKind.NotFound, $"offer {offer} not found for provider {from}"));
+        }
+
+        return DecideAsync(view.RequestId, s => Engine.AnswerOffer(s, offer, from, answer, _clock.GetUtcNow()), ct);
+    }
+
+    public Task<ServiceResult<RequestView>> AnswerQuoteAsync(RequestId request, ProviderId from, QuoteAnswer answer, CancellationToken ct) =>
+        DecideAsync(request, s => Engine.AnswerQuote(s, from, answer, _clock.GetUtcNow()), ct);
+
+    public Task<ServiceResult<RequestView>> AnswerReservationAsync(RequestId request, int award, ProviderId from, bool confirmed, string? reason, CancellationToken ct) =>
+        DecideAsync(request, s => Engine.AnswerReservation(s, award, from, confirmed, reason, _clock.GetUtcNow()), ct);
+
+    /// <summary>The request's events as stored, in order, with their stream versions.</summary>
+    public async Task<IReadOnlyList<(long Version, SourcingEvent Event)>> TimelineAsync(RequestId id, CancellationToken ct)
+    {
+        var stored = await _store.ReadStreamAsync(new StreamId(StreamNames.Request(id)), 0, ct);
+        return stored.Select(s => (s.Version, (SourcingEvent)EventCodec.Deserialize(s.Stream.Value, s.Type, s.Json))).ToArray();
+    }
+
+    // ---- agreements, ledger, keys -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Applies an agreement document. The first document of an agreement may hold any versions; later ones must
+    /// repeat every applied version unchanged (history is never rewritten) and add versions that take effect
+    /// after the latest one and not before now, so no request already submitted changes terms.
+    /// </summary>
+    public async Task<ServiceResult<Agreement>> ApplyAgreementAsync(string document, string name, string appliedBy, CancellationToken ct)
+    {
+        var parsed = DefinitionReader.ReadAgreement(document, name);
+        if (!parsed.Ok)
+        {
+            return ServiceResult<Agreement>.Fail(RejectionKind.Invalid, string.Join("; ", parsed.Errors), parsed.Errors.Select(e => new FieldError(e.Path, e.Message)).ToArray());
+        }
+
+        var agreement = parsed.Value!;
+        var stream = StreamNames.Agreement(agreement.Id);
+        var gate = _streamLocks.GetOrAdd(stream, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            await CatchUpAsync(ct);
+            var existing = Projection.Book.Find(agreement.Id);
+            var now = _clock.GetUtcNow();
+            var newVersions = agreement.Versions.Select(v => v.Number).ToList();
+            if (existing is not null)
+            {
+                if (existing.Customer != agreement.Customer)
+                {
+                    return ServiceResult<Agreement>.Fail(RejectionKind.Conflict, $"customer: agreement {agreement.Id} is with {existing.Customer}; an amendment cannot change the customer");
+                }
+
+                foreach (var old in existing.Versions)
+                {
+                    var same = agreement.Version(old.Number);
+                    if (same is null || AgreementFingerprint.Of(same) != AgreementFingerprint.Of(old))
+                    {
+                        return ServiceResult<Agreement>.Fail(RejectionKind.Conflict, $"versions: version {old.Number} of agreement {agreement.Id} is already applied and cannot be changed or removed; add a new version instead");
+                    }
+
+                    newVersions.Remove(old.Number);
+                }
+
+                var latest = existing.Versions.Max(v => v.EffectiveFrom);
+                foreach (var number in newVersions)
+                {
+                    var v = agreement.Version(number)!;
+                    if (v.EffectiveFrom <= latest || v.EffectiveFrom < now)
+                    {
+                        return ServiceResult<Agreement>.Fail(RejectionKind.Conflict, $"versions: version {number} takes effect {v.EffectiveFrom:O}, before the latest applied version or before now ({now:O}); an amendment takes effect from now on");
+                    }
+                }
+
+                if (newVersions.Count == 0)
+                {
+                    return ServiceResult<Agreement>.Success(existing);
+                }
+            }
+
+            var expected = Projection.AgreementDocuments(agreement.Id).Count - 1;
+            var result = (await _store.AppendAsync([Append(stream, expected, [new AgreementVersionApplied(agreement.Id, newVersions, document, now, appliedBy)])], ct)).EnsureCommitted();
+            await ApplyCommittedAsync(result, ct);
+            return ServiceResult<Agreement>.Success(agreement);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            return ServiceResult<Agreement>.Fail(RejectionKind.Conflict, $"agreement {agreement.Id} was changed at the same time; read it again and retry");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public Task<ServiceResult<IReadOnlyList<LedgerEvent>>> RecordReportAsync(string customer, DateTimeOffset start, DateTimeOffset end, Money revenue, Money profit, CancellationToken ct) =>
+        DecideLedgerAsync(customer, (state, book, now) => LedgerEngine.RecordReport(state, book, customer, start, end, revenue, profit, now), ct);
+
+    public Task<ServiceResult<IReadOnlyList<LedgerEvent>>> AdjustReportAsync(string customer, DateTimeOffset periodStart, Money revenueDelta, Money profitDelta, string reason, CancellationToken ct) =>
+        DecideLedgerAsync(customer, (state, book, now) => LedgerEngine.Adjust(state, book, customer, periodStart, revenueDelta, profitDelta, reason, now), ct);
+
+    /// <summary>Creates a key; the key itself is returned once and only its hash is stored.</summary>
+    public async Task<(string Key, ApiKeyRecord Record)> CreateKeyAsync(Role role, string? note, CancellationToken ct)
+    {
+        var (key, record) = ApiKeys.Create(role, _clock.GetUtcNow(), note);
+        await AppendServiceEventAsync(StreamNames.Keys, new KeyCreated(record.Id, role.ToString(), record.Hash, record.CreatedAt, note), ct);
+        return (key, record);
+    }
+
+    public async Task<bool> RevokeKeyAsync(string id, CancellationToken ct)
+    {
+        await CatchUpAsync(ct);
+        if (Projection.Keys.Find(id) is not { RevokedAt: null })
+        {
+            return false;
+        }
+
+        await AppendServiceEventAsync(StreamNames.Keys, new KeyRevoked(id, _clock.GetUtcNow()), ct);
+        return true;
+    }
+
+    // ---- internals --------------------------------------------------------------------------------------------
+
+    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct)
+    {
+        var slot = _slots.GetOrAdd(id, _ => new RequestSlot());
+        await slot.Gate.WaitAsync(ct);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                if (slot.State is null)
+                {
+                    var stored = await _store.ReadStreamAsync(new StreamId(StreamNames.Request(id)), 0, ct);
+                    if (stored.Count == 0)
+                    {
+                        return ServiceResult<RequestView>.Fail(RejectionKind.NotFound, $"request {id} not found");
+                    }
+
+                    slot.State = RequestState.Replay(stored.Select(s => (SourcingEvent)EventCodec.Deserialize(s.Stream.Value, s.Type, s.Json)));
+                    slot.Version = stored[^1].Version;
+                }
+
+                var state = slot.State;
+                var decision = decide(state);
+                if (decision.Rejection is { } rejection)
+                {
+                    return rejection;
+                }
+
+                if (decision.Events.Count == 0)
+                {
+                    return ServiceResult<RequestView>.Success(RequestView.From(state));
+                }
+
+                try
+                {
+                    var result = (await _store.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], ct)).EnsureCommitted();
+                    slot.Version += decision.Events.Count;
+                    await AfterCommitAsync(state, decision.Events, result, ct);
+                    if (state.IsClosed)
+                    {
+                        _slots.TryRemove(id, out _);
+                    }
+
+                    return ServiceResult<RequestView>.Success(RequestView.From(state));
+                }
+                catch (ConcurrencyConflictException) when (attempt < 3)
+                {
+                    // Another writer (a replica, or a deadline on another node) got there first: decide again on its result.
+                    slot.State = null;
+                }
+                catch
+                {
+                    slot.State = null;
+                    throw;
+                }
+            }
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    private async Task<ServiceResult<IReadOnlyList<LedgerEvent>>> DecideLedgerAsync(string customer, Func<LedgerState, ContractBook, DateTimeOffset, LedgerDecision> decide, CancellationToken ct)
+    {
+        var stream = StreamNames.Ledger(customer);
+        var gate = _streamLocks.GetOrAdd(stream, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            await CatchUpAsync(ct);
+            var state = Projection.Ledger(customer);
+            var expected = state.Version - 1;
+            var decision = decide(state, Projection.Book, _clock.GetUtcNow());
+            if (decision.Rejection is { } rejection)
+            {
+                return rejection;
+            }
+
+            var result = (await _store.AppendAsync([Append(stream, expected, decision.Events)], ct)).EnsureCommitted();
+            await ApplyCommittedAsync(result, ct);
+            return ServiceResult<IReadOnlyList<LedgerEvent>>.Success(decision.Events);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            return ServiceResult<IReadOnlyList<LedgerEvent>>.Fail(RejectionKind.Conflict, $"the ledger of {customer} changed at the same time; retry");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task AppendServiceEventAsync(string stream, object e, CancellationToken ct)
+    {
+        var gate = _streamLocks.GetOrAdd(stream, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            var version = (await _store.ReadStreamAsync(new StreamId(stream), 0, ct)).Count - 1;
+            var result = (await _store.AppendAsync([Append(stream, version, [e])], ct)).EnsureCommitted();
+            await ApplyCommittedAsync(result, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<ServiceResult<SubmitOutcome>?> ReplayIdempotentAsync(string stream, string bodyHash, CancellationToken ct)
+    {
+        var stored = await _store.ReadStreamAsync(new StreamId(stream), 0, ct);
+        if (stored.Count == 0)
+        {
+            return null;
+        }
+
+        var used = (IdempotencyKeyUsed)EventCodec.Deserialize(stream, stored[0].Type, stored[0].Json);
+        if (used.BodyHash != bodyHash)
+        {
+            return ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"Idempotency-Key '{used.Key}' was already used with a different body (request {used.Request}); use a new key for a new request");
+        }
+
+        await CatchUpAsync(ct);
+        return Projection.Request(used.Request) is { } view
+            ? ServiceResult<SubmitOutcome>.Success(new SubmitOutcome(view, true))
+            : ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"Idempotency-Key '{used.Key}' is being used by request {used.Request}; retry shortly");
+    }
+
+    private async Task AfterCommitAsync(RequestState state, IReadOnlyList<SourcingEvent> events, AppendResult result, CancellationToken ct)
+    {
+        await ApplyCommittedAsync(result, ct);
+        foreach (var e in events)
+        {
+            React(state, e);
+        }
+
+        if (!state.IsClosed && state.NextDeadline is { } deadline)
+        {
+            ArmDeadline(state.Id, deadline);
+        }
+    }
+
+    /// <summary>Folds just-written events into the projection, reading the log if other writers' events come first.</summary>
+    private async Task ApplyCommittedAsync(AppendResult result, CancellationToken ct)
+    {
+        if (result.Events.Count == 0 || result.Events[0].Position != Projection.Position + 1)
+        {
+            await CatchUpAsync(ct);
+            return;
+        }
+
+        await _catchUpLock.WaitAsync(ct);
+        try
+        {
+            if (result.Events[0].Position == Projection.Position + 1)
+            {
+                foreach (var w in result.Events)
+                {
+                    Projection.Apply(w.Position, EventCodec.Deserialize(w.Stream.Value, w.Type, w.Json));
+                }
+
+                return;
+            }
+        }
+        finally
+        {
+            _catchUpLock.Release();
+        }
+
+        await CatchUpAsync(ct);
+    }
+
+    private void ArmDeadline(RequestId id, DateTimeOffset deadline) =>
+        _scheduler.At(deadline, async ct =>
+        {
+            var result = await DecideAsync(id, s => Engine.Tick(s, _clock.GetUtcNow()), ct);
+            if (!result.Ok && result.Rejection!.Kind != RejectionKind.NotFound)
+            {
+                LogTickRefused(id, result.Rejection.Message);
+            }
+        });
+
+    /// <summary>Simulated providers hear of offers, quote requests, awards and releases after the events are durable.</summary>
+    private void React(RequestState state, SourcingEvent e)
+    {
+        var request = state.Request!;
+        switch (e)
+        {
+            case OfferMade offer when _simulated.TryGetValue(offer.Provider, out var sim):
+                Later(sim, async ct =>
+                {
+                    OfferAnswer answer;
+                    lock (sim)
+                    {
+                        answer = sim.AnswerOffer(offer, request);
+                    }
+
+                    var result = await DecideAsync(offer.RequestId, s => Engine.AnswerOffer(s, offer.Offer, sim.Id, answer, _clock.GetUtcNow()), ct);
+                    if (!result.Ok && answer is OfferAnswer.Accept accept)
+                    {
+                        lock (sim)
+                        {
+                            sim.Release(request.Id, accept.Gpus);
+                        }
+                    }
+                });
+                break;
+            case QuotesRequested quotes:
+                foreach (var id in quotes.Providers)
+                {
+                    if (_simulated.TryGetValue(id, out var quoter))
+                    {
+                        Later(quoter, async ct =>
+                        {
+                            QuoteAnswer answer;
+                            lock (quoter)
+                            {
+                                answer = quoter.Quote(request, quotes.Gpus, _clock.GetUtcNow(), Engine.Policy.QuoteValidity);
+                            }
+
+                            await DecideAsync(quotes.RequestId, s => Engine.AnswerQuote(s, quoter.Id, answer, _clock.GetUtcNow()), ct);
+                        });
+                    }
+                }
+
+                break;
+            case AwardMade award when _simulated.TryGetValue(award.Provider, out var sim):
+                Later(sim, async ct =>
+                {
+                    bool reserved;
+                    lock (sim)
+                    {
+                        lock (_randomGate)
+                        {
+                            reserved = sim.Reserve(request, award.Gpus, _random);
+                        }
+                    }
+
+                    var result = await DecideAsync(award.RequestId, s => Engine.AnswerReservation(s, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", _clock.GetUtcNow()), ct);
+                    if (!result.Ok && reserved)
+                    {
+                        lock (sim)
+                        {
+                            sim.Release(request.Id, award.Gpus);
+                        }
+                    }
+                });
+                break;
+            case AllocationReleased released when _simulated.TryGetValue(released.Provider, out var sim):
+                lock (sim)
+                {
+                    sim.Release(released.RequestId, released.Gpus);
+                }
+
+                break;
+            case RequestClosed:
+                foreach (var sim in _simulated.Values)
+                {
+                    lock (sim)
+                    {
+                        sim.Forget(state.Id);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private void Later(SimulatedProvider sim, Func<CancellationToken, Task> answer)
+    {
+        TimeSpan latency;
+        bool answers;
+        lock (_randomGate)
+        {
+            answers = sim.Answers(_random);
+            latency = sim.NextLatency(_random);
+        }
+
+        if (answers)
+        {
+            _scheduler.At(_clock.GetUtcNow() + latency, answer);
+        }
+    }
+
+    /// <summary>After a restart the simulated providers' timelines hold again what the log says is allocated.</summary>
+    private void RestoreInventory()
+    {
+        foreach (var id in AllRequestIds())
+        {
+            if (Projection.Request(id) is not { } view || view.Outcome == RequestOutcome.Cancelled)
+            {
+                continue;
+            }
+
+            var request = new CapacityRequest
+            {
+                Id = view.Id, Customer = view.Customer, WorkloadClass = view.WorkloadClass, Accelerator = view.Accelerator, Gpus = view.Gpus,
+                EarliestStart = view.EarliestStart, DurationHours = view.DurationHours, Regions = view.Regions, MaxPrice = view.MaxPrice, NeededBy = view.NeededBy,
+            };
+            foreach (var allocation in view.Allocations)
+            {
+                if (_simulated.TryGetValue(allocation.Provider, out var sim))
+                {
+                    sim.Reserve(request, allocation.Gpus, new Random(0));
+                }
+            }
+        }
+    }
+
+    private IEnumerable<RequestId> AllRequestIds()
+    {
+        string? cursor = null;
+        do
+        {
+            var page = Projection.Requests(_ => true, cursor, 1000);
+            foreach (var r in page.Items)
+            {
+                yield return r.Id;
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+    }
+
+    private async Task PollAsync(CancellationToken ct)
+    {
+        // Other replicas' writes reach this replica's projection within a second.
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                var before = Projection.Position;
+                await CatchUpAsync(ct);
+                if (Projection.Position != before)
+                {
+                    foreach (var id in Projection.OpenRequests())
+                    {
+                        if (!_slots.ContainsKey(id) && Projection.Request(id)?.NextDeadline is { } deadline)
+                        {
+                            ArmDeadline(id, deadline);
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogPollFailed(ex);
+            }
+        }
+    }
+
+    private StreamAppend Append(string stream, long expectedVersion, IEnumerable<object> events)
+    {
+        var now = _clock.GetUtcNow();
+        return new StreamAppend(new StreamId(stream), expectedVersion, events.Select(e => new EventData(EventCodec.TypeOf(e), EventCodec.Serialize(e), now)).ToArray());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_poll is not null)
+        {
+            await _poll;
+        }
+
+        await _scheduler.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline of request {Request} refused: {Reason}")]
+    private partial void LogTickRefused(RequestId request, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Catching up with the log failed; retrying")]
+    private partial void LogPollFailed(Exception ex);
+
+    private sealed class RequestSlot
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public RequestState? State { get; set; }
+
+        public long Version { get; set; } = -1;
+    }
+}

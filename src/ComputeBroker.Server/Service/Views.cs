@@ -1,0 +1,110 @@
+using ComputeBroker.Contracts;
+using ComputeBroker.Domain;
+using ComputeBroker.Reporting;
+using ComputeBroker.Sourcing;
+
+namespace ComputeBroker.Server.Service;
+
+/// <summary>An allocation as shown by the API.</summary>
+public sealed record AllocationView(ProviderId Provider, GpuCount Gpus, PricePerGpuHour Price, DateTimeOffset Start, AllocationSource Source, DateTimeOffset At);
+
+/// <summary>A capacity request as shown by the API: its terms, where it is, and what it got.</summary>
+public sealed record RequestView(
+    RequestId Id,
+    string Customer,
+    string WorkloadClass,
+    string Accelerator,
+    GpuCount Gpus,
+    IReadOnlyList<string> Regions,
+    PricePerGpuHour MaxPrice,
+    DateTimeOffset EarliestStart,
+    int DurationHours,
+    DateTimeOffset NeededBy,
+    bool AllOrNothing,
+    DateTimeOffset SubmittedAt,
+    string State,
+    SourcingRoute? Route,
+    ProviderId? Holder,
+    GpuCount Allocated,
+    GpuCount? Unfulfilled,
+    RequestOutcome? Outcome,
+    string? Reason,
+    DateTimeOffset? ClosedAt,
+    DateTimeOffset? NextDeadline,
+    IReadOnlyList<AllocationView> Allocations)
+{
+    public static RequestView From(RequestState s)
+    {
+        var r = s.Request!;
+        return new RequestView(
+            r.Id, r.Customer, r.WorkloadClass, r.Accelerator, r.Gpus, r.Regions, r.MaxPrice, r.EarliestStart, r.DurationHours, r.NeededBy, r.AllOrNothing,
+            s.SubmittedAt,
+            s.Closed is { } c ? Kebab(c.Outcome.ToString()) : Kebab(s.Phase.ToString()),
+            s.Clauses?.Route,
+            s.Clauses?.Holder,
+            s.Allocated,
+            s.Closed?.Unfulfilled,
+            s.Closed?.Outcome,
+            s.Closed?.Reason,
+            s.Closed?.At,
+            s.NextDeadline,
+            s.Allocations.Select(a => new AllocationView(a.Provider, a.Gpus, a.Price, a.Start, a.Source, a.At)).ToArray());
+    }
+
+    private static string Kebab(string pascal) => string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "-" : string.Empty) + char.ToLowerInvariant(ch) : ch.ToString()));
+}
+
+/// <summary>One event of a request's timeline: the raw event, plus when, what, who and why in words.</summary>
+public sealed record TimelineView(long Version, string Type, DateTimeOffset At, string What, string? Who, string Detail, SourcingEvent Event);
+
+/// <summary>A request with its full timeline.</summary>
+public sealed record RequestDetailView(RequestView Request, IReadOnlyList<TimelineView> Timeline);
+
+/// <summary>An offer as a provider sees it, with the request's terms.</summary>
+public sealed record OfferView(
+    OfferId Id,
+    RequestId RequestId,
+    OfferKind Kind,
+    ProviderId Provider,
+    GpuCount Gpus,
+    PricePerGpuHour Price,
+    bool PartialAllowed,
+    DateTimeOffset OfferedAt,
+    DateTimeOffset RespondBy,
+    string WorkloadClass,
+    string Accelerator,
+    IReadOnlyList<string> Regions,
+    DateTimeOffset EarliestStart,
+    int DurationHours,
+    string State,
+    GpuCount? AcceptedGpus,
+    string? Reason);
+
+/// <summary>A quote request as a provider sees it.</summary>
+public sealed record QuoteRequestView(
+    RequestId RequestId,
+    ProviderId Provider,
+    GpuCount Gpus,
+    PricePerGpuHour Ceiling,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset Deadline,
+    string WorkloadClass,
+    string Accelerator,
+    IReadOnlyList<string> Regions,
+    DateTimeOffset EarliestStart,
+    int DurationHours,
+    string State);
+
+/// <summary>An award waiting for (or given) the provider's reservation.</summary>
+public sealed record ReservationView(RequestId RequestId, int Award, ProviderId Provider, GpuCount Gpus, PricePerGpuHour Price, DateTimeOffset Start, DateTimeOffset RespondBy, string State);
+
+/// <summary>The overview: requests by state, GPUs per provider, the holder's share, time to capacity.</summary>
+public sealed record OverviewView(
+    IReadOnlyDictionary<string, int> RequestsByState,
+    SourcingSummary Summary,
+    int OpenOffers,
+    int OpenQuoteRequests,
+    long GlobalPosition);
+
+/// <summary>A page of items and the cursor for the next page (null on the last page).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
