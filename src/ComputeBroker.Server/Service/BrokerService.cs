@@ -22,6 +22,7 @@ namespace ComputeBroker.Server.Service;
 public sealed partial class BrokerService : IAsyncDisposable
 {
     private readonly IEventStore _store;
+    private readonly CommitQueue _commits;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly Scheduler _scheduler;
@@ -38,6 +39,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
         _store = store;
+        _commits = new CommitQueue(store, ApplyInline);
         _clock = clock;
         _logger = logger;
         Catalog = catalog;
@@ -147,7 +149,7 @@ public sealed partial class BrokerService : IAsyncDisposable
             AppendResult result;
             try
             {
-                result = (await _store.AppendAsync(appends, ct)).EnsureCommitted();
+                result = (await _commits.AppendAsync(appends, ct)).EnsureCommitted();
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
             {
@@ -346,7 +348,7 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 try
                 {
-                    var result = (await _store.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], ct)).EnsureCommitted();
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], ct)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, ct);
                     if (state.IsClosed)
@@ -454,9 +456,38 @@ public sealed partial class BrokerService : IAsyncDisposable
         }
     }
 
+    /// <summary>Folds a committed group into the projection right away when it follows on from what the projection has.</summary>
+    private void ApplyInline(IReadOnlyList<RecordedEvent> events)
+    {
+        if (events.Count == 0 || !_catchUpLock.Wait(0))
+        {
+            return;
+        }
+
+        try
+        {
+            if (events[0].Position == Projection.Position + 1)
+            {
+                foreach (var e in events)
+                {
+                    Projection.Apply(e.Position, EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
+                }
+            }
+        }
+        finally
+        {
+            _catchUpLock.Release();
+        }
+    }
+
     /// <summary>Folds just-written events into the projection, reading the log if other writers' events come first.</summary>
     private async Task ApplyCommittedAsync(AppendResult result, CancellationToken ct)
     {
+        if (result.Events.Count > 0 && result.Events[^1].Position <= Projection.Position)
+        {
+            return;
+        }
+
         if (result.Events.Count == 0 || result.Events[0].Position != Projection.Position + 1)
         {
             await CatchUpAsync(ct);
@@ -684,6 +715,7 @@ public sealed partial class BrokerService : IAsyncDisposable
         }
 
         await _scheduler.DisposeAsync();
+        await _commits.DisposeAsync();
         _stop.Dispose();
     }
 

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text;
+using ComputeBroker.Domain;
+using ComputeBroker.Ledger;
+using ComputeBroker.Server.Security;
+using ComputeBroker.Server.Service;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace ComputeBroker.Server.Api;
+
+/// <summary><c>/v1/ledger</c>: financial reports, adjustments, revenue share statements, commitments.</summary>
+public static class LedgerEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapPost("/ledger/reports", Report).WithName("RecordReport").WithSummary("Record a period's revenue and profit (once per period)");
+        v1.MapPost("/ledger/adjustments", Adjust).WithName("AdjustReport").WithSummary("Correct a recorded period with explicit deltas");
+        v1.MapGet("/ledger/statement", Statement).WithName("Statement").WithSummary("Revenue share statement for a payee (format=csv for CSV)");
+        v1.MapGet("/ledger/commitments", Commitments).WithName("Commitments").WithSummary("Spend commitments: progress and projected shortfall");
+        v1.MapGet("/ledger/events", Events).WithName("LedgerEvents").WithSummary("Every ledger event: reports, accruals, trigger firings");
+    }
+
+    private static async Task<IResult> Report(HttpContext http, BrokerService broker, CancellationToken ct)
+    {
+        var (body, customer, problem) = await ReadAsync(http, ct, "customer", "periodStart", "periodEnd", "revenue", "profit");
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var start = body!.Instant("periodStart");
+        var end = body.Instant("periodEnd");
+        var revenue = body.Money("revenue");
+        var profit = body.Money("profit");
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var result = await broker.RecordReportAsync(customer!, start!.Value, end!.Value, revenue!.Value, profit!.Value, ct);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+    }
+
+    private static async Task<IResult> Adjust(HttpContext http, BrokerService broker, CancellationToken ct)
+    {
+        var (body, customer, problem) = await ReadAsync(http, ct, "customer", "periodStart", "revenueDelta", "profitDelta", "reason");
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var start = body!.Instant("periodStart");
+        var revenue = body.Money("revenueDelta");
+        var profit = body.Money("profitDelta");
+        var reason = body.String("reason");
+        if (!body.Ok)
+        {
+            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+        }
+
+        var result = await broker.AdjustReportAsync(customer!, start!.Value, revenue!.Value, profit!.Value, reason!, ct);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+    }
+
+    private static IResult Statement(HttpContext http, BrokerService broker, string? payee, string? from, string? to, string? format)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Customer) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        if (string.IsNullOrWhiteSpace(payee))
+        {
+            return Problems.Invalid("payee: name the payee of the statement (e.g. payee=microsoft)", [new FieldError("payee", "is required")]);
+        }
+
+        var errors = new List<FieldError>();
+        var fromAt = Instant(from, "from", errors);
+        var toAt = Instant(to, "to", errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid("the query has errors; fix the parameters listed", errors);
+        }
+
+        var caller = http.Caller();
+        var accruals = broker.Projection.LedgerEvents().OfType<ShareAccrued>()
+            .Where(a => caller.Role.Kind != RoleKind.Customer || a.Customer == caller.Role.Subject);
+        var statement = Ledger.Statement.For(accruals, payee, fromAt, toAt);
+        return format == "csv" ? Results.Text(statement.ToCsv(), "text/csv", Encoding.UTF8) : Results.Ok(statement);
+    }
+
+    private static IResult Commitments(HttpContext http, BrokerService broker, string? asOf)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Customer) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var errors = new List<FieldError>();
+        var at = Instant(asOf, "asOf", errors) ?? broker.Clock.GetUtcNow();
+        return errors.Count > 0
+            ? Problems.Invalid("asOf: give an ISO 8601 instant", errors)
+            : Results.Ok(broker.Projection.Commitments.Progress(broker.Projection.Book, at));
+    }
+
+    private static IResult Events(HttpContext http, BrokerService broker, string? customer)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Customer) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        if (http.Caller().Role.Kind == RoleKind.Customer)
+        {
+            customer = http.Caller().Role.Subject;
+        }
+
+        return Results.Ok(broker.Projection.LedgerEvents().Where(e => customer is null || e.Customer == customer));
+    }
+
+    private static async Task<(JsonBody? Body, string? Customer, IResult? Problem)> ReadAsync(HttpContext http, CancellationToken ct, params string[] fields)
+    {
+        if (http.Allow(RoleKind.Admin, RoleKind.Customer) is { } forbidden)
+        {
+            return (null, null, forbidden);
+        }
+
+        var (body, error) = JsonBody.Parse(await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct));
+        if (body is null)
+        {
+            return (null, null, Problems.Invalid(error!));
+        }
+
+        body.RejectUnknown(fields);
+        var caller = http.Caller();
+        var customer = body.String("customer", required: caller.Role.Kind == RoleKind.Admin);
+        if (caller.Role.Kind == RoleKind.Customer)
+        {
+            if (customer is not null && customer != caller.Role.Subject)
+            {
+                body.Error("customer", $"a key for customer {caller.Role.Subject} reports only its own figures");
+            }
+
+            customer = caller.Role.Subject;
+        }
+
+        return (body, customer, null);
+    }
+
+    private static DateTimeOffset? Instant(string? text, string field, List<FieldError> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+        {
+            return at;
+        }
+
+        errors.Add(new FieldError(field, $"'{text}' is not an ISO 8601 instant or date"));
+        return null;
+    }
+}

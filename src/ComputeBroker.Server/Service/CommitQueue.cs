@@ -1,0 +1,118 @@
+using System.Threading.Channels;
+using ComputeBroker.Storage;
+
+namespace ComputeBroker.Server.Service;
+
+/// <summary>
+/// Group commit: appends from concurrent decisions that arrive while a commit is running are written
+/// together in the next transaction, so many decisions share one durable commit (one fsync). Each caller
+/// still gets exactly its own outcome: if the combined append meets a conflict, every append in the group
+/// is retried on its own, so only the one that really conflicts sees it. Thread-safe.
+/// </summary>
+public sealed class CommitQueue : IAsyncDisposable
+{
+    private const int MaxGroup = 256;
+
+    private readonly IEventStore _store;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly Action<IReadOnlyList<RecordedEvent>> _committed;
+
+    /// <param name="committed">Called with every committed group's events, in commit order, before the callers resume.</param>
+    public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>> committed)
+    {
+        _store = store;
+        _committed = committed;
+        _writer = Task.Run(WriteAsync);
+    }
+
+    /// <summary>Appends as one atomic unit, committed together with whatever else is queued.</summary>
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct)
+    {
+        var pending = new Pending(appends, ct);
+        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromException<AppendResult>(new ObjectDisposedException(nameof(CommitQueue)));
+    }
+
+    private async Task WriteAsync()
+    {
+        var group = new List<Pending>(MaxGroup);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var next))
+            {
+                if (next.Cancellation.IsCancellationRequested)
+                {
+                    next.Done.TrySetCanceled(next.Cancellation);
+                    continue;
+                }
+
+                group.Add(next);
+            }
+
+            if (group.Count == 0)
+            {
+                continue;
+            }
+
+            await CommitAsync(group);
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> group)
+    {
+        var streams = new HashSet<StreamId>();
+        var disjoint = group.All(p => p.Appends.All(a => streams.Add(a.Stream)));
+        if (group.Count > 1 && disjoint)
+        {
+            try
+            {
+                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), CancellationToken.None);
+                if (combined.IsCommitted)
+                {
+                    _committed(combined.Events);
+                    foreach (var pending in group)
+                    {
+                        var mine = pending.Appends.Select(a => a.Stream).ToHashSet();
+                        pending.Done.TrySetResult(AppendResult.Committed(combined.Events.Where(e => mine.Contains(e.Stream)).ToArray()));
+                    }
+
+                    return;
+                }
+            }
+            catch (Exception)
+            {
+                // Fall through: commit one by one so each caller gets its own error, if any.
+            }
+        }
+
+        foreach (var pending in group)
+        {
+            try
+            {
+                var result = await _store.AppendAsync(pending.Appends, CancellationToken.None);
+                if (result.IsCommitted)
+                {
+                    _committed(result.Events);
+                }
+
+                pending.Done.TrySetResult(result);
+            }
+            catch (Exception ex)
+            {
+                pending.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, CancellationToken Cancellation)
+    {
+        public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
