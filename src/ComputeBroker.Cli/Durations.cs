@@ -22,3 +22,9 @@ public static class Durations
             : string.Create(CultureInfo.InvariantCulture, $"{(int)s.TotalMinutes}m");
     }
 }
+
+/// <summary>JSON for people reading the CLI's <c>--json</c> output: the log's JSON, indented.</summary>
+public static class CliJson
+{
+    public static System.Text.Json.JsonSerializerOptions Indented { get; } = new(ComputeBroker.Serialization.BrokerJson.Options) { WriteIndented = true };
+}

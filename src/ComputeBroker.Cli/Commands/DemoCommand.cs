@@ -64,7 +64,7 @@ public sealed class DemoCommand : Command<DemoSettings>
                     .Select(r => new { id = r.Request.Id, events = result.ByRequest[r.Request.Id] }),
                 rejected = result.Rejected.Select(r => new { id = r.Request.Id, kind = r.Rejection.Kind, message = r.Rejection.Message }),
             };
-            Console.Out.WriteLine(JsonSerializer.Serialize(document, BrokerJson.Indented));
+            Console.Out.WriteLine(JsonSerializer.Serialize(document, CliJson.Indented));
             return result.Rejected.Count == 0 ? ExitCodes.Ok : ExitCodes.UserError;
         }
 
@@ -97,7 +97,11 @@ public sealed class DemoCommand : Command<DemoSettings>
         };
         AnsiConsole.Write(new Rule($"[bold]{Markup.Escape(submitted.RequestId.Value)}[/] [{colour}]{Markup.Escape(closed is null ? "in flight" : TimelineEntry.From(closed).What)}[/]") { Justification = Justify.Left });
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("at (UTC)").AddColumn("+elapsed").AddColumn("event").AddColumn("who").AddColumn("detail");
+            .AddColumn(new TableColumn("at (UTC)").NoWrap())
+            .AddColumn(new TableColumn("+elapsed").NoWrap().RightAligned())
+            .AddColumn(new TableColumn("event").NoWrap())
+            .AddColumn(new TableColumn("who").NoWrap())
+            .AddColumn(new TableColumn("detail"));
         foreach (var e in events)
         {
             var entry = TimelineEntry.From(e);

@@ -45,7 +45,7 @@ public sealed class ValidateCommand : Command<ValidateSettings>
                 valid = r.Errors.Count == 0,
                 errors = r.Errors.Select(e => new { path = e.Path, message = e.Message }),
             });
-            Console.Out.WriteLine(JsonSerializer.Serialize(document, BrokerJson.Indented));
+            Console.Out.WriteLine(JsonSerializer.Serialize(document, CliJson.Indented));
         }
         else
         {

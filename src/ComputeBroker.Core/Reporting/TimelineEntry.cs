@@ -45,9 +45,9 @@ public sealed record TimelineEntry(DateTimeOffset At, string What, string? Who, 
         var versions = c.Versions.Count == 0 ? "no agreement in force" : string.Join(", ", c.Versions);
         return c.Route switch
         {
-            SourcingRoute.Exclusive => $"exclusive to {c.Holder} under {c.Exclusivity} ({versions})",
-            SourcingRoute.FirstRefusal => $"first refusal for {c.Holder} under {c.FirstRefusal}, mode {(c.Mode == FirstRefusalMode.Match ? "match" : "first-offer")} ({versions})",
-            SourcingRoute.Waived => $"holder {c.Holder} skipped under waiver {c.Waiver}; market: {string.Join(", ", c.Market)} ({versions})",
+            SourcingRoute.Exclusive => $"exclusive to {c.Holder} ({c.Exclusivity?.Clause}, {versions})",
+            SourcingRoute.FirstRefusal => $"first refusal: {c.Holder}{(c.Mode == FirstRefusalMode.Match ? " with match" : string.Empty)} ({c.FirstRefusal?.Clause}, {versions})",
+            SourcingRoute.Waived => $"waiver {c.Waiver?.Clause} skips {c.Holder}; market: {string.Join(", ", c.Market)}",
             _ => $"open market: {string.Join(", ", c.Market)} ({versions})",
         };
     }
