@@ -24,6 +24,12 @@ public static class BrokerApp
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Piped to a file or a pager: don't squeeze tables into the 80-column fallback width.
+            AnsiConsole.Profile.Width = 180;
+        }
+
         var app = new CommandApp();
         app.Configure(config =>
         {
