@@ -1,0 +1,228 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ComputeBroker.Storage.Postgres;
+
+/// <summary>
+/// The event store in a PostgreSQL database, for production and for several broker replicas sharing one database.
+/// </summary>
+/// <remarks>
+/// Appends from every process take one transaction-scoped advisory lock before reading stream
+/// versions, so global positions are assigned in commit order (a reader that saw position P never
+/// later finds a new event below P, which digests and catch-up readers rely on) and version checks
+/// are exact. The unique (stream_id, version) constraint is the last line: a writer that skipped the
+/// lock still cannot commit a duplicate version, and its unique violation is reported as a conflict.
+/// Thread-safe; connections come from an <see cref="NpgsqlDataSource"/> pool.
+/// </remarks>
+public sealed class PostgresEventStore : IEventStore
+{
+    /// <summary>Advisory lock key that serializes appends across processes ("CB" 0002).</summary>
+    private const long AppendLock = 0x43420002;
+
+    private const string UniqueViolation = "23505";
+
+    private const string Columns = "position, stream_id, version, type, data, recorded_at, prev_hash, hash";
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresEventStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    public StorageProvider Provider => StorageProvider.Postgres;
+
+    /// <summary>Opens the store in the database of <paramref name="connectionString"/> (Npgsql key=value form) and applies missing migrations.</summary>
+    public static async Task<PostgresEventStore> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        try
+        {
+            await PostgresSchema.MigrateAsync(dataSource, cancellationToken);
+            return new PostgresEventStore(dataSource);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync();
+            throw;
+        }
+    }
+
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
+        AppendAsync(appends, inTransaction: null, cancellationToken);
+
+    public async Task<AppendResult> AppendAsync(
+        IReadOnlyList<StreamAppend> appends,
+        Func<DbTransaction, CancellationToken, Task>? inTransaction,
+        CancellationToken cancellationToken)
+    {
+        var prepared = AppendPreparation.Prepare(appends);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var committed = new List<RecordedEvent>();
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            try
+            {
+                await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock)", connection, transaction))
+                {
+                    lockCommand.Parameters.AddWithValue("lock", AppendLock);
+                    await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                foreach (var append in prepared)
+                {
+                    var (version, prevHash) = await ReadHeadAsync(connection, transaction, append.Stream, cancellationToken);
+                    if (version != append.ExpectedVersion)
+                    {
+                        await transaction.RollbackAsync(cancellationToken);
+                        return AppendResult.Conflicted(new ConcurrencyConflict(append.Stream, append.ExpectedVersion, version));
+                    }
+
+                    await using var batch = new NpgsqlBatch(connection, transaction);
+                    var pending = new List<RecordedEvent>();
+                    foreach (var e in append.Events)
+                    {
+                        version++;
+                        var hash = EventHash.Compute(append.Stream, version, e.Type, e.RecordedAt, e.Json, prevHash);
+                        var insert = new NpgsqlBatchCommand(
+                            """
+                            INSERT INTO events (stream_id, version, type, data, recorded_at, prev_hash, hash)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7)
+                            RETURNING position
+                            """);
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = append.Stream.Value });
+                        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Type });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Json, NpgsqlDbType = NpgsqlDbType.Json });
+                        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.RecordedAt });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = prevHash });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hash });
+                        batch.BatchCommands.Add(insert);
+                        pending.Add(new RecordedEvent(0, append.Stream, version, e.Type, e.Json, e.RecordedAt, prevHash, hash));
+                        prevHash = hash;
+                    }
+
+                    // One round trip per stream: the inserts are sent together and the positions read back in order.
+                    await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+                    {
+                        foreach (var e in pending)
+                        {
+                            await reader.ReadAsync(cancellationToken);
+                            committed.Add(e with { Position = reader.GetInt64(0) });
+                            await reader.NextResultAsync(cancellationToken);
+                        }
+                    }
+                }
+
+                if (inTransaction is not null)
+                {
+                    await inTransaction(transaction, cancellationToken);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // Not cancellable: once the commit is sent, its outcome must not be left unknown to the caller.
+                await transaction.CommitAsync(CancellationToken.None);
+                return AppendResult.Committed(committed);
+            }
+            catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == "events_stream_version")
+            {
+                // A writer that bypassed the advisory lock got there first; the transaction is aborted.
+                await transaction.RollbackAsync(CancellationToken.None);
+                var stream = prepared.FirstOrDefault(a => committed.All(c => c.Stream != a.Stream)) ?? prepared[^1];
+                var (actual, _) = await ReadHeadAsync(connection, null, stream.Stream, cancellationToken);
+                return AppendResult.Conflicted(new ConcurrencyConflict(stream.Stream, stream.ExpectedVersion, actual));
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(StreamId stream, long fromVersion, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream.Value });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Math.Max(0, fromVersion) });
+        return await ReadEventsAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RecordedEvent>> ReadAllAsync(long fromPosition, int maxCount, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM events WHERE position >= $1 ORDER BY position LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromPosition });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxCount });
+        return await ReadEventsAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<StreamHead>> StreamHeadsAsync(long? upToPosition, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE position <= $1 ORDER BY stream_id, version DESC");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = upToPosition ?? long.MaxValue });
+        var heads = new List<StreamHead>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            heads.Add(new StreamHead(new StreamId(reader.GetString(0)), reader.GetInt64(1), reader.GetString(2)));
+        }
+
+        // The database's collation may not be ordinal; digests need one order everywhere.
+        heads.Sort((a, b) => a.Stream.CompareTo(b.Stream));
+        return heads;
+    }
+
+    public async Task<IReadOnlyList<StreamId>> ListStreamsAsync(string prefix, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        await using var command = _dataSource.CreateCommand("SELECT DISTINCT stream_id FROM events WHERE starts_with(stream_id, $1)");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = prefix });
+        var streams = new List<StreamId>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            streams.Add(new StreamId(reader.GetString(0)));
+        }
+
+        streams.Sort();
+        return streams;
+    }
+
+    public async Task<StoreHead> HeadAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT COALESCE(MAX(position), 0), COUNT(*), COUNT(DISTINCT stream_id) FROM events");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new StoreHead(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static async Task<(long Version, string Hash)> ReadHeadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, StreamId stream, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream.Value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? (reader.GetInt64(0), reader.GetString(1))
+            : (StreamAppend.NoStream, EventHash.Genesis);
+    }
+
+    private static async Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var events = new List<RecordedEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new RecordedEvent(
+                reader.GetInt64(0),
+                new StreamId(reader.GetString(1)),
+                reader.GetInt64(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.GetFieldValue<DateTimeOffset>(5),
+                reader.GetString(6),
+                reader.GetString(7)));
+        }
+
+        return events;
+    }
+}
