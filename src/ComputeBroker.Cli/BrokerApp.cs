@@ -40,6 +40,10 @@ public static class BrokerApp
                 .WithDescription("Run the example agreement (or your own files) end to end in memory and print each request's timeline.")
                 .WithExample("demo")
                 .WithExample("demo", "--agreement", "my-agreement.yaml", "--providers", "providers.yaml", "--requests", "requests.yaml");
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("Run the durable broker service: HTTP API, dashboard, deadlines, simulated providers.")
+                .WithExample("serve", "--demo")
+                .WithExample("serve", "--db", "postgres://broker:secret@localhost/broker", "--urls", "http://0.0.0.0:5080");
             config.AddCommand<ValidateCommand>("validate")
                 .WithDescription("Check agreement, provider and request files and report every problem with its path and fix.")
                 .WithExample("validate", "examples/agreements/microsoft-openai-2025-01.yaml", "examples/providers.yaml");

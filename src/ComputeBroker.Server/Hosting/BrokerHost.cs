@@ -6,6 +6,7 @@ using ComputeBroker.Server.Security;
 using ComputeBroker.Server.Service;
 using ComputeBroker.Storage;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +17,7 @@ using Scalar.AspNetCore;
 namespace ComputeBroker.Server.Hosting;
 
 /// <summary>Builds the broker's web application: the API under <c>/v1</c>, OpenAPI, health, and the dashboard.</summary>
-public static class BrokerHost
+public static partial class BrokerHost
 {
     public static async Task<WebApplication> BuildAsync(ServeOptions options, CancellationToken ct)
     {

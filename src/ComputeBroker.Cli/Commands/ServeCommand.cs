@@ -1,0 +1,106 @@
+using System.ComponentModel;
+using ComputeBroker.Definitions;
+using ComputeBroker.Server.Hosting;
+using ComputeBroker.Storage;
+using Spectre.Console;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console.Cli;
+
+namespace ComputeBroker.Cli.Commands;
+
+public sealed class ServeSettings : CommandSettings
+{
+    [CommandOption("--db <DB>")]
+    [Description("A SQLite file (default broker.db; broker-demo.db with --demo) or a PostgreSQL connection string (postgres://user:pass@host/db or Host=...;Database=...).")]
+    public string? Database { get; init; }
+
+    public string DatabaseOrDefault => Database ?? (Demo ? "broker-demo.db" : "broker.db");
+
+    [CommandOption("--urls <URLS>")]
+    [Description("Where to listen.")]
+    [DefaultValue("http://127.0.0.1:5080")]
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    [CommandOption("--providers <FILE>")]
+    [Description("Providers file. Default: the example providers.")]
+    public string? Providers { get; init; }
+
+    [CommandOption("--agreement <FILE>")]
+    [Description("Agreement file(s) to apply at start (skipped if already applied).")]
+    public string[] Agreements { get; init; } = [];
+
+    [CommandOption("--demo")]
+    [Description("Load the example agreement and providers, create an admin key if none exists, run the clock 3600x faster (1 s = 1 h) and submit example requests continuously.")]
+    public bool Demo { get; init; }
+
+    [CommandOption("--speed <N>")]
+    [Description("Run the broker's clock N times faster than real time (demo default 3600).")]
+    public double? Speed { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("Seed for simulated providers and demo traffic.")]
+    [DefaultValue(1)]
+    public int Seed { get; init; } = 1;
+
+    public override ValidationResult Validate()
+    {
+        if (Speed is < 1)
+        {
+            return ValidationResult.Error($"--speed must be at least 1 (real time), not {Speed}");
+        }
+
+        return EventStoreLocation.TryParse(DatabaseOrDefault, out _, out var error) ? ValidationResult.Success() : ValidationResult.Error($"--db: {error}");
+    }
+}
+
+/// <summary><c>broker serve</c>: the durable broker service.</summary>
+public sealed class ServeCommand : AsyncCommand<ServeSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, ServeSettings settings, CancellationToken cancellationToken)
+    {
+        var (providersText, providersName) = InputFiles.Read(settings.Providers, InputFiles.ExampleProviders);
+        var providers = InputFiles.Require(DefinitionReader.ReadProviders(providersText, providersName));
+        var agreements = settings.Agreements.Select(f => InputFiles.Read(f, InputFiles.ExampleAgreement)).Select(t => (t.Name, t.Text)).ToList();
+        if (settings.Demo && agreements.Count == 0)
+        {
+            var example = InputFiles.Read(null, InputFiles.ExampleAgreement);
+            agreements.Add((example.Name, example.Text));
+        }
+
+        foreach (var (name, text) in agreements)
+        {
+            InputFiles.Require(DefinitionReader.ReadAgreement(text, name));
+        }
+
+        var speed = settings.Speed ?? (settings.Demo ? 3600 : 1);
+        TimeProvider clock = speed > 1 ? new ScaledTimeProvider(TimeProvider.System.GetUtcNow(), speed) : TimeProvider.System;
+        var options = new ServeOptions
+        {
+            Database = settings.DatabaseOrDefault,
+            Urls = settings.Urls,
+            Providers = providers.Providers,
+            Policy = providers.Policy,
+            Agreements = agreements,
+            Clock = clock,
+            DemoTraffic = settings.Demo,
+            CreateAdminKeyIfMissing = settings.Demo,
+            Seed = settings.Seed,
+            AdminKeyFile = settings.Demo && EventStoreLocation.Parse(settings.DatabaseOrDefault).Provider == StorageProvider.Sqlite
+                ? settings.DatabaseOrDefault + ".admin-key"
+                : null,
+        };
+
+        await using var app = await BrokerHost.BuildAsync(options, cancellationToken);
+        AnsiConsole.MarkupLineInterpolated($"[bold]ComputeBroker[/] serving on [link]{settings.Urls}[/]  (log: {EventStoreLocation.Parse(settings.DatabaseOrDefault)})");
+        AnsiConsole.MarkupLineInterpolated($"  dashboard [link]{settings.Urls.Split(';')[0]}/[/]   API reference [link]{settings.Urls.Split(';')[0]}/docs[/]   OpenAPI {settings.Urls.Split(';')[0]}/openapi/v1.json");
+        if (speed > 1)
+        {
+            AnsiConsole.MarkupLineInterpolated($"  clock runs {speed:N0}x real time: one real second is {TimeSpan.FromSeconds(speed)} of broker time");
+        }
+
+        AnsiConsole.MarkupLine("  press Ctrl+C to stop");
+        await app.StartAsync(cancellationToken);
+        await app.WaitForShutdownAsync(cancellationToken);
+        return ExitCodes.Ok;
+    }
+}
