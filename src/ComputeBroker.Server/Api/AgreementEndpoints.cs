@@ -71,7 +71,7 @@ public static class AgreementEndpoints
             : Problems.NotFound($"agreement {id} not found");
     }
 
-    private static IResult Diff(HttpContext http, BrokerService broker, string id, int? from, int? to)
+    private static IResult Diff(HttpContext http, BrokerService broker, string id, string? from, string? to)
     {
         if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Customer) is { } forbidden)
         {
@@ -84,8 +84,8 @@ public static class AgreementEndpoints
         }
 
         var versions = agreement.Versions.OrderBy(v => v.Number).ToArray();
-        var a = from is { } f ? agreement.Version(f) : versions.Length > 1 ? versions[^2] : versions[0];
-        var b = to is { } t ? agreement.Version(t) : versions[^1];
+        var a = from is null ? (versions.Length > 1 ? versions[^2] : versions[0]) : int.TryParse(from, CultureInfo.InvariantCulture, out var f) ? agreement.Version(f) : null;
+        var b = to is null ? versions[^1] : int.TryParse(to, CultureInfo.InvariantCulture, out var t) ? agreement.Version(t) : null;
         if (a is null || b is null)
         {
             return Problems.Invalid($"from/to: agreement {id} has versions {string.Join(", ", versions.Select(v => v.Number))}", [new FieldError(a is null ? "from" : "to", "must name an existing version")]);

@@ -105,14 +105,15 @@ public static class RequestEndpoints
         return Results.Created($"/v1/requests/{Uri.EscapeDataString(result.Value.Request.Id.Value)}", result.Value.Request);
     }
 
-    private static IResult List(HttpContext http, BrokerService broker, string? customer, string? state, string? provider, string? cursor, int? limit)
+    private static IResult List(HttpContext http, BrokerService broker, string? customer, string? state, string? provider, string? cursor, string? limit)
     {
         if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Customer) is { } forbidden)
         {
             return forbidden;
         }
 
-        if (limit is < 1 or > 500)
+        var pageSize = 50;
+        if (limit is not null && (!int.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 500))
         {
             return Problems.Invalid("limit: give a page size between 1 and 500", [new FieldError("limit", "must be between 1 and 500")]);
         }
@@ -130,7 +131,7 @@ public static class RequestEndpoints
                      && (state is null || r.State == state)
                      && (provider is null || r.Allocations.Any(a => a.Provider.Value == provider)),
                 cursor,
-                limit ?? 50);
+                pageSize);
             return Results.Ok(page);
         }
         catch (InvalidCursorException ex)
