@@ -593,6 +593,28 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
         Assert.All(report.Findings, f => Assert.Contains("swapped", f.Message, StringComparison.Ordinal));
     }
 
+    [SkippableFact]
+    public async Task Tamper_MovedRows_WithTheirVersionsAndHashes_AreReportedAsReordered_AndNothingElse()
+    {
+        var (store, digest) = await SeedWithDigestAsync();
+        var events = await store.ReadStreamAsync(R1, 0, Ct);
+        var (a, b) = (events[1], events[3]);
+        static string Content(RecordedEvent e) =>
+            $"type = '{e.Type}', data = '{e.Json}', recorded_at = '{EventHash.FormatRecordedAt(e.RecordedAt)}', prev_hash = '{e.PrevHash}', hash = '{e.Hash}'";
+
+        // Each event moves, whole, to the other's global position.
+        await ExecuteSqlAsync(
+            $"""
+            UPDATE events SET version = 1000 WHERE position = {a.Position};
+            UPDATE events SET version = 1, {Content(a)} WHERE position = {b.Position};
+            UPDATE events SET version = 3, {Content(b)} WHERE position = {a.Position};
+            """);
+
+        var report = await IntegrityVerifier.VerifyAsync(store, digest, Ct);
+        AssertFindings(report, (IntegrityFindingKind.Reordered, R1, 1), (IntegrityFindingKind.Reordered, R1, 3));
+        Assert.All(report.Findings, f => Assert.Contains("rows were moved", f.Message, StringComparison.Ordinal));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Ten events in three streams, interleaved so that streams' positions mix.</summary>
