@@ -98,6 +98,12 @@ public static partial class BrokerHost
                 }
             }
 
+            if (!broker.Projection.Keys.HasActiveAdmin && Environment.GetEnvironmentVariable("BROKER_ADMIN_KEY") is { Length: > 0 } bootstrap)
+            {
+                await broker.RegisterKeyAsync(bootstrap.Trim(), new Role(RoleKind.Admin, null), "BROKER_ADMIN_KEY at first start", cancellationToken);
+                LogBootstrapKey();
+            }
+
             if (broker.Projection.Keys.HasActiveAdmin && options.AdminKeyFile is { } keyFile && File.Exists(keyFile))
             {
                 LogAdminKeyFile(keyFile);
@@ -133,6 +139,9 @@ public static partial class BrokerHost
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Admin key (shown once; export it as BROKER_API_KEY): {Key}")]
         private partial void LogAdminKey(string key);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Registered BROKER_ADMIN_KEY as the first admin key")]
+        private partial void LogBootstrapKey();
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "The demo's admin key is in {File} (export it as BROKER_API_KEY)")]
         private partial void LogAdminKeyFile(string file);

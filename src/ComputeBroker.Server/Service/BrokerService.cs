@@ -300,6 +300,19 @@ public sealed partial class BrokerService : IAsyncDisposable
         return (key, record);
     }
 
+    /// <summary>Registers a key chosen by the operator (for automation: BROKER_ADMIN_KEY at first start). Only its hash is stored.</summary>
+    public async Task<ApiKeyRecord> RegisterKeyAsync(string key, Role role, string? note, CancellationToken ct)
+    {
+        if (ApiKeys.IdOf(key) is not { } id)
+        {
+            throw new ArgumentException("a key has the form cbk_<10 hex>_<secret>; generate one with 'broker keys create' or leave BROKER_ADMIN_KEY unset", nameof(key));
+        }
+
+        var record = new ApiKeyRecord(id, role, ApiKeys.Hash(key), _clock.GetUtcNow(), note);
+        await AppendServiceEventAsync(StreamNames.Keys, new KeyCreated(record.Id, role.ToString(), record.Hash, record.CreatedAt, note), ct);
+        return record;
+    }
+
     public async Task<bool> RevokeKeyAsync(string id, CancellationToken ct)
     {
         await CatchUpAsync(ct);
