@@ -56,7 +56,13 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>Starts a server (or connects to <c>BROKER_TEST_POSTGRES</c>) and checks that it answers.</summary>
     /// <exception cref="PostgresUnavailableException">No binaries and no external server.</exception>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken)
+    public static Task<PostgresServer> StartAsync(CancellationToken cancellationToken) => StartAsync(durable: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(CancellationToken)"/>; with <paramref name="durable"/> the server keeps PostgreSQL's
+    /// default durability (fsync and synchronous commit on), as benchmarks of durable throughput need.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool durable, CancellationToken cancellationToken)
     {
         if (Environment.GetEnvironmentVariable(ExternalServerVariable) is { Length: > 0 } external)
         {
@@ -90,7 +96,8 @@ public sealed class PostgresServer : IAsyncDisposable
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreeLoopbackPort();
-                var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100";
+                var durability = durable ? string.Empty : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+                var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1{durability} -c max_connections=200";
                 try
                 {
                     await RunAsync(Path.Combine(binaries, "pg_ctl"),

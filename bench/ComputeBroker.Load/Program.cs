@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using ComputeBroker.Contracts;
+using ComputeBroker.Domain;
+using ComputeBroker.Load;
+using ComputeBroker.Providers;
+using ComputeBroker.Server.Hosting;
+using ComputeBroker.Server.Security;
+using ComputeBroker.Testing;
+
+// The durable service under load: N request workflows (submit over HTTP, first-refusal offer answered in
+// part by the holder, four quotes, awards, reservations) on SQLite and on PostgreSQL, beside the raw limit of
+// each database measured in the same run: N durable single-row commits at the same concurrency, doing nothing else.
+var requests = Arg("--requests", 2000);
+var concurrency = Arg("--concurrency", 32);
+var databases = (ArgText("--db") ?? "sqlite,postgres").Split(',', StringSplitOptions.RemoveEmptyEntries);
+var rows = new List<LoadRow>();
+
+foreach (var db in databases)
+{
+    var dir = Directory.CreateTempSubdirectory("broker-load-");
+    await using var postgres = db == "postgres" ? await PostgresServer.StartAsync(durable: true, CancellationToken.None) : null;
+    try
+    {
+        string Connection(string name) => postgres is null
+            ? Path.Combine(dir.FullName, name + ".db")
+            : postgres.CreateDatabaseAsync(name, CancellationToken.None).GetAwaiter().GetResult();
+
+        Console.WriteLine($"[{db}] raw limit: {requests} single-row commits at concurrency {concurrency}...");
+        var raw = await RawCommits.MeasureAsync(db, Connection("raw"), requests, concurrency);
+        Console.WriteLine($"[{db}] service: {requests} request workflows at concurrency {concurrency}...");
+        var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency);
+        var paced = raw / 2;
+        Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s (half the raw limit)...");
+        var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced);
+        rows.Add(new LoadRow(db, raw, service, paced, atHalf));
+    }
+    finally
+    {
+        dir.Delete(recursive: true);
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("| database | raw limit (commits/s) | workflows/s at full load | ratio | events per workflow | submit p50 / p99 at full load | paced load (workflows/s) | submit p50 / p99 at paced load |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var row in rows)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {row.Database} | {row.Raw:N0} | {row.Service.WorkflowsPerSecond:N0} | {row.Service.WorkflowsPerSecond / row.Raw:N2} | {row.Service.EventsPerWorkflow:N1} | {row.Service.SubmitP50.TotalMilliseconds:N1} / {row.Service.SubmitP99.TotalMilliseconds:N1} ms | {row.Paced:N0} (achieved {row.AtHalf.WorkflowsPerSecond:N0}) | {row.AtHalf.SubmitP50.TotalMilliseconds:N1} / {row.AtHalf.SubmitP99.TotalMilliseconds:N1} ms |"));
+}
+
+Console.WriteLine($"{requests} workflows per measurement, {concurrency} concurrent clients, {Environment.ProcessorCount} cores; the raw limit is the same number of durable single-row commits at the same concurrency, measured in this run.");
+
+return 0;
+
+int Arg(string name, int fallback) => ArgText(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+string? ArgText(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+internal sealed record LoadRow(string Database, double Raw, ServiceResult Service, double Paced, ServiceResult AtHalf);

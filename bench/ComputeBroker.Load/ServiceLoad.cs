@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using ComputeBroker.Domain;
+using ComputeBroker.Providers;
+using ComputeBroker.Server.Hosting;
+using ComputeBroker.Storage;
+
+namespace ComputeBroker.Load;
+
+/// <summary>What the service sustained: workflows per second from first submit to last close, and submit latency.</summary>
+internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow);
+
+/// <summary>
+/// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
+/// and drives it over HTTP from <c>concurrency</c> clients.
+/// </summary>
+internal static class ServiceLoad
+{
+    public static async Task<ServiceResult> MeasureAsync(string database, int requests, int concurrency, double? perSecond = null)
+    {
+        var adminKey = "cbk_00000000aa_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        Environment.SetEnvironmentVariable("BROKER_ADMIN_KEY", adminKey);
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var options = new ServeOptions
+        {
+            Database = database,
+            Urls = url,
+            Providers = Providers(),
+            Agreements = [("microsoft-openai-2025-01.yaml", await File.ReadAllTextAsync(FindExample("examples/agreements/microsoft-openai-2025-01.yaml")))],
+        };
+        await using var app = await BrokerHost.BuildAsync(options, CancellationToken.None);
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+            var created = await http.PostAsync("/v1/keys", Json(new { role = "customer:openai" }));
+            created.EnsureSuccessStatusCode();
+            var customerKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString();
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", customerKey);
+
+            var latencies = new double[requests];
+            var next = -1;
+            var now = DateTimeOffset.UtcNow;
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < requests)
+                {
+                    if (perSecond is { } rate)
+                    {
+                        // Open loop: request i is due at i / rate seconds, whatever the earlier ones are doing.
+                        var due = TimeSpan.FromSeconds(i / rate) - watch.Elapsed;
+                        if (due > TimeSpan.Zero)
+                        {
+                            await Task.Delay(due);
+                        }
+                    }
+
+                    var body = Json(new
+                    {
+                        id = $"load-{i}",
+                        workloadClass = "training",
+                        accelerator = "H200",
+                        gpus = 64,
+                        earliestStart = now.AddDays(30).ToString("O", CultureInfo.InvariantCulture),
+                        durationHours = 24,
+                        maxPrice = "15.00 USD",
+                        neededBy = now.AddDays(10).ToString("O", CultureInfo.InvariantCulture),
+                    });
+                    var started = Stopwatch.GetTimestamp();
+                    using var response = await http.PostAsync("/v1/requests", body);
+                    latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    if (response.StatusCode != HttpStatusCode.Created)
+                    {
+                        throw new InvalidOperationException($"submit {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+            })));
+
+            // Every workflow is done when every request is closed.
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                var overview = JsonDocument.Parse(await http.GetStringAsync("/v1/overview")).RootElement;
+                var closed = overview.GetProperty("summary").GetProperty("requests").GetInt32();
+                if (closed >= requests)
+                {
+                    break;
+                }
+
+                if (deadline.Elapsed > TimeSpan.FromMinutes(5))
+                {
+                    throw new TimeoutException($"only {closed} of {requests} workflows finished in 5 minutes");
+                }
+
+                await Task.Delay(20);
+            }
+
+            var elapsed = watch.Elapsed;
+            Array.Sort(latencies);
+            await using var store = await EventStoreFactory.OpenAsync(database, CancellationToken.None);
+            var head = await store.HeadAsync(CancellationToken.None);
+            return new ServiceResult(
+                requests,
+                requests / elapsed.TotalSeconds,
+                TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.50 * requests) - 1]),
+                TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.99 * requests) - 1]),
+                (double)head.EventCount / requests);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>The holder has no H200 free and declines; four third parties with ample capacity quote at once.</summary>
+    private static IReadOnlyList<ProviderDefinition> Providers()
+    {
+        var instant = new AnswerPolicy(TimeSpan.Zero, TimeSpan.Zero, 1.0, [], true, 0.0);
+        var start = DateTimeOffset.UtcNow.AddDays(-1);
+        ProviderDefinition Provider(string id, decimal price, int gpus) => new(
+            new ProviderId(id), id, ConnectorKind.Simulated, ["r1"],
+            [new ProviderPrice("H200", null, new PricePerGpuHour(Money.Usd(price)))],
+            gpus == 0 ? [] : [new CapacityChange("H200", "r1", start, gpus)],
+            instant);
+        return [Provider("azure", 12.00m, 0), Provider("oracle", 12.25m, 10_000_000), Provider("stargate", 11.50m, 10_000_000), Provider("coreweave", 9.00m, 10_000_000), Provider("aws", 10.50m, 10_000_000)];
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindExample(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}; run from the repository");
+    }
+}
