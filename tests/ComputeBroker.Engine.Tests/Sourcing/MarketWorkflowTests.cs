@@ -46,6 +46,30 @@ public sealed class MarketWorkflowTests
         Assert.Equal([A.Azure], driver.Single<QuotesRequested>().Providers);
     }
 
+    /// <summary>
+    /// Regression: a provider pricing one accelerator in two currencies (USD in eastus, EUR in
+    /// westeurope) made list-price lookup compare USD with EUR and throw CurrencyMismatchException,
+    /// so any request naming no region failed to submit.
+    /// </summary>
+    [Fact]
+    public void Submit_ProviderPricingTheAcceleratorInTwoCurrencies_IsAskedAtItsPriceInTheRequestCurrency()
+    {
+        var euros = new PricePerGpuHour(new Money(8m, new Currency("EUR")));
+        var twoCurrencies = A.Provider(A.Oracle, 12m) with
+        {
+            Regions = ["eastus", "westeurope"],
+            Prices = [new("H100", "eastus", A.Usd(12)), new("H100", "westeurope", euros)],
+        };
+        var driver = new EngineDriver(A.Book(A.FirstRefusal(holder: A.Oracle)), A.Catalog(A.Provider(A.Azure), twoCurrencies));
+
+        var decision = driver.Submit(A.Request() with { Regions = [] });
+
+        Assert.False(decision.IsRejected);
+        Assert.Equal(A.Usd(12), driver.Single<OfferMade>().Price);
+        Assert.Equal(A.Usd(12), twoCurrencies.ListPrice(A.Request()));
+        Assert.Equal(euros, twoCurrencies.ListPrice(A.Request() with { MaxPrice = new PricePerGpuHour(new Money(20m, new Currency("EUR"))) }));
+    }
+
     [Fact]
     public void AnswerQuote_LastProviderAnswers_ClosesTheWindowAndAwardsAtOnce()
     {
