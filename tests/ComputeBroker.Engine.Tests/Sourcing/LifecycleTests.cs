@@ -49,6 +49,36 @@ public sealed class LifecycleTests
         Assert.Equal(3, driver.Log.Count);
     }
 
+    /// <summary>Regression: cancelling a request that was never submitted threw NullReferenceException.</summary>
+    [Fact]
+    public void Cancel_RequestNeverSubmitted_IsNotFoundAndRecordsNothing()
+    {
+        var driver = new EngineDriver(A.Book(A.FirstRefusal()));
+
+        var decision = driver.Cancel(A.T0);
+
+        Assert.Equal(RejectionKind.NotFound, decision.Rejection!.Kind);
+        Assert.Empty(driver.Log);
+        Assert.Equal(0, driver.State.EventCount);
+    }
+
+    [Fact]
+    public void Answers_ToARequestNeverSubmitted_AreRejectedAndRecordNothing()
+    {
+        var driver = new EngineDriver(A.Book(A.FirstRefusal()));
+
+        var offer = driver.AnswerOffer(new OfferAnswer.Accept(A.Gpus(8)), A.T0, A.Azure, new OfferId("r1-o1"));
+        var quote = driver.AnswerQuote(A.Oracle, A.Quote(8, 9m), A.T0);
+        var reservation = driver.Reserve(1, A.Oracle, confirmed: true, A.T0);
+        var tick = driver.Tick(A.At(1000));
+
+        Assert.Equal(RejectionKind.Conflict, offer.Rejection!.Kind);
+        Assert.Equal(RejectionKind.NotFound, quote.Rejection!.Kind);
+        Assert.Equal(RejectionKind.NotFound, reservation.Rejection!.Kind);
+        Assert.Empty(tick.Events);
+        Assert.Empty(driver.Log);
+    }
+
     [Fact]
     public void Cancel_AfterHolderAcceptedPart_ReleasesTheAllocationAndClosesCancelled()
     {
