@@ -14,7 +14,9 @@ namespace ComputeBroker.Engine.Tests.Properties;
 /// The workflow invariants (I1-I5), checked over random worlds run through the <see cref="Runtime.VirtualBroker"/>:
 /// random agreements (first refusal in both modes, exclusivity, waivers with budgets, terms, amendments,
 /// terminations), random inventories and answer policies (latency, silence, partial acceptance,
-/// reservation failures) and random request streams with cancellations.
+/// reservation failures) and random request streams with cancellations. A failure prints the shrunk
+/// world (<see cref="Scenario.ToString"/>) and FsCheck's seed; rerun exactly that case with
+/// <c>[Property(Replay = "(seed1,seed2)")]</c>.
 /// </summary>
 public sealed class BrokerProperties
 {

@@ -1,5 +1,4 @@
 using ComputeBroker.Contracts;
-using ComputeBroker.Providers;
 using ComputeBroker.Sourcing;
 
 namespace ComputeBroker.Engine.Tests.Sourcing;
