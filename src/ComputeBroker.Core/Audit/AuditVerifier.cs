@@ -66,6 +66,13 @@ public static class AuditVerifier
                 continue;
             }
 
+            if (replay.State.Request is not null && e is RequestSubmitted)
+            {
+                // Applying it would replace the request being checked, hiding breaches of the first one.
+                Report("I5", "the request was submitted twice");
+                continue;
+            }
+
             var state = replay.State;
             switch (e)
             {

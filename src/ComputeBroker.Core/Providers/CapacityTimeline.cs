@@ -44,37 +44,49 @@ public sealed class CapacityTimeline
     public int Free(DateTimeOffset start, int hours)
     {
         var (from, to) = Slots(start, hours);
-        return from < 0 || to > Hours || from >= to ? 0 : Query(1, 0, _size, from, to);
+        return InHorizon(from, to) ? Query(1, 0, _size, from, to) : 0;
     }
 
     /// <summary>Takes <paramref name="gpus"/> GPUs over the interval if that many are free at every hour.</summary>
     public bool TryReserve(DateTimeOffset start, int hours, int gpus)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(gpus);
         if (Free(start, hours) < gpus)
         {
             return false;
         }
 
+        // Zero GPUs "fit" anywhere, even outside the horizon; only an interval inside it is touched
+        // (the tree recurses forever on a range outside [0, size)).
         var (from, to) = Slots(start, hours);
-        Add(1, 0, _size, from, to, -gpus);
+        if (InHorizon(from, to))
+        {
+            Add(1, 0, _size, from, to, -gpus);
+        }
+
         return true;
     }
 
     /// <summary>Gives back GPUs taken by <see cref="TryReserve"/>.</summary>
     public void Release(DateTimeOffset start, int hours, int gpus)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(gpus);
         var (from, to) = Slots(start, hours);
-        if (from >= 0 && to <= Hours && from < to)
+        if (InHorizon(from, to))
         {
             Add(1, 0, _size, from, to, gpus);
         }
     }
 
+    private bool InHorizon(int from, int to) => from >= 0 && to <= Hours && from < to;
+
     private (int From, int To) Slots(DateTimeOffset start, int hours)
     {
-        // A reservation covers every hour it touches: a start at 10:30 occupies the 10:00 slot.
+        // A reservation covers every hour it touches: 10:30 for two hours runs until 12:30, so it
+        // occupies the 10:00, 11:00 and 12:00 slots (from + hours would leave 12:00-12:30 free to promise twice).
         var from = (int)Math.Floor((start - Origin).TotalHours);
-        return (from, from + hours);
+        var to = hours <= 0 ? from : (int)Math.Ceiling((start.AddHours(hours) - Origin).TotalHours);
+        return (from, to);
     }
 
     private int Query(int node, int lo, int hi, int from, int to)

@@ -66,13 +66,17 @@ public sealed record ProviderDefinition(
     AnswerPolicy Policy,
     Uri? WebhookUrl = null)
 {
-    /// <summary>The list price for the request's accelerator in one of its regions, or null if the provider does not sell it there.</summary>
+    /// <summary>
+    /// The lowest list price for the request's accelerator in one of its regions, in the request's
+    /// currency; null if the provider does not sell it there in that currency. Prices in other
+    /// currencies are skipped, never compared: comparing USD with EUR is a currency mismatch.
+    /// </summary>
     public PricePerGpuHour? ListPrice(CapacityRequest request)
     {
         PricePerGpuHour? best = null;
         foreach (var price in Prices)
         {
-            if (!string.Equals(price.Accelerator, request.Accelerator, StringComparison.Ordinal))
+            if (!string.Equals(price.Accelerator, request.Accelerator, StringComparison.Ordinal) || price.Price.Currency != request.MaxPrice.Currency)
             {
                 continue;
             }

@@ -233,6 +233,11 @@ public sealed class SourcingEngine(BrokerPolicy policy)
     /// <summary>The customer cancels a request before it reaches a terminal state; confirmed allocations are released.</summary>
     public Decision Cancel(RequestState state, string reason, DateTimeOffset now)
     {
+        if (state.Request is null)
+        {
+            return Decision.Reject(RejectionKind.NotFound, "the request was never submitted; there is nothing to cancel");
+        }
+
         if (state.IsClosed)
         {
             return Decision.Reject(RejectionKind.Conflict, $"request {state.Id} is already closed ({state.Closed!.Outcome}) and cannot be cancelled");
