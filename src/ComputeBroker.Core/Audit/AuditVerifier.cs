@@ -77,7 +77,7 @@ public static class AuditVerifier
             switch (e)
             {
                 case ClausesResolved c:
-                    CheckResolution(c, state.Request!, book, waivers, Report, replay);
+                    CheckResolution(c, state.Request!, book.AsKnownAt(c.At), waivers, Report, replay);
                     break;
                 case QuotesRequested when replay.Expected?.Route == SourcingRoute.Exclusive:
                     Report("I2", "a request in exclusivity scope went to the market");

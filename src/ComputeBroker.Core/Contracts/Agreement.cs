@@ -38,8 +38,17 @@ public sealed record Agreement(AgreementId Id, string Customer, IReadOnlyList<st
     public Agreement Amend(AgreementVersion amendment) => this with { Versions = [.. Versions, amendment] };
 }
 
-/// <summary>When and by what a clause was terminated.</summary>
-public sealed record ClauseTermination(AgreementId Agreement, ClauseId Clause, DateTimeOffset At, ClauseId ByTrigger);
+/// <summary>
+/// When and by what a clause was terminated. <see cref="At"/> is when the termination takes effect (a trigger
+/// fires at the end of the period that crossed its threshold); <see cref="RecordedAt"/> is when the broker
+/// learned of it (the report was recorded), which can be later. A decision is judged against the
+/// terminations recorded before it: the broker cannot act on a termination it does not know yet.
+/// </summary>
+public sealed record ClauseTermination(AgreementId Agreement, ClauseId Clause, DateTimeOffset At, ClauseId ByTrigger, DateTimeOffset? RecordedAt = null)
+{
+    /// <summary>When the termination became known: <see cref="RecordedAt"/>, or <see cref="At"/> when not recorded separately.</summary>
+    public DateTimeOffset KnownAt => RecordedAt is { } recorded && recorded > At ? recorded : At;
+}
 
 /// <summary>
 /// The agreements the broker knows and the terminations recorded against their clauses. Immutable;
@@ -69,6 +78,10 @@ public sealed class ContractBook
     /// <summary>True when the clause is in its term at <paramref name="at"/> and not terminated at or before it.</summary>
     public bool InForce(AgreementId agreement, Clause clause, DateTimeOffset at) =>
         clause.InTerm(at) && (TerminationOf(agreement, clause.Id) is not { } t || at < t.At);
+
+    /// <summary>The book as the broker knew it at <paramref name="instant"/>: only the terminations known by then.</summary>
+    public ContractBook AsKnownAt(DateTimeOffset instant) =>
+        _terminations.Values.All(t => t.KnownAt <= instant) ? this : new(Agreements, _terminations.Values.Where(t => t.KnownAt <= instant));
 
     public ContractBook WithAgreement(Agreement agreement) =>
         new(Agreements.Where(a => a.Id != agreement.Id).Append(agreement), _terminations.Values);

@@ -71,5 +71,5 @@ public sealed record TriggerFired(
 {
     public override string Type => "trigger.fired";
 
-    public IEnumerable<ClauseTermination> Terminations => Terminates.Select(c => new ClauseTermination(Agreement, c, EffectiveAt, Trigger));
+    public IEnumerable<ClauseTermination> Terminations => Terminates.Select(c => new ClauseTermination(Agreement, c, EffectiveAt, Trigger, At));
 }

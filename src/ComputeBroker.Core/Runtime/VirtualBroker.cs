@@ -10,7 +10,9 @@ namespace ComputeBroker.Runtime;
 /// a discrete-event loop where submissions, provider answers (after their latency) and deadlines are
 /// timed actions run in time order (ties in scheduling order, so a run is deterministic for a seed).
 /// The demo and the simulator use it; the durable service drives the same engine with a wall clock.
-/// A closed request's state is dropped, so memory follows the requests in flight, not the finished ones.
+/// A closed request's state is dropped, so memory follows the requests in flight, not the finished ones;
+/// for the same reason request ids must be unique over the run (a second submission of an id still in
+/// flight is refused, one of a closed id is not detected). The durable service enforces uniqueness in the log.
 /// Not thread-safe: one broker per thread.
 /// </summary>
 public sealed class VirtualBroker

@@ -309,6 +309,34 @@ public sealed class AuditVerifierTests
     }
 
     [Fact]
+    public void Verify_TerminationRecordedAfterTheDecision_DoesNotCondemnIt()
+    {
+        // A trigger fires at the end of a period (+5h) but the report that fires it is recorded at +9h; a request
+        // decided at +7h under the clause followed every termination the broker knew.
+        var book = A.Book(A.FirstRefusal());
+        var driver = new EngineDriver(book);
+        driver.Submit(A.Request(), A.At(7));
+        var terminated = book.WithTermination(new ClauseTermination(A.AgreementId, A.Clause("fr"), A.At(5), A.Clause("agi"), RecordedAt: A.At(9)));
+
+        var report = Verify(terminated, driver.Log);
+
+        Assert.True(report.Passed, string.Join("; ", report.Violations));
+    }
+
+    [Fact]
+    public void Verify_TerminationKnownBeforeTheDecision_IsStillAnI4Violation()
+    {
+        var book = A.Book(A.FirstRefusal());
+        var driver = new EngineDriver(book);
+        driver.Submit(A.Request(), A.At(7));
+        var terminated = book.WithTermination(new ClauseTermination(A.AgreementId, A.Clause("fr"), A.At(5), A.Clause("agi"), RecordedAt: A.At(6)));
+
+        var report = Verify(terminated, driver.Log);
+
+        Assert.Contains(report.Violations, v => v is { Invariant: "I4", EventIndex: 1 } && v.Request == R1);
+    }
+
+    [Fact]
     public void Verify_ClauseUsedOutsideItsTerm_IsAnI4Violation()
     {
         var inTerm = A.Book(A.FirstRefusal());
