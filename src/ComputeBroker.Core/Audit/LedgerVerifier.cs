@@ -48,6 +48,11 @@ public static class LedgerVerifier
                     }
 
                     break;
+                case ShareAccrued s:
+                    Report(book.Find(s.Agreement) is null
+                        ? $"agreement {s.Agreement} is not known: clause {s.Clause} cannot have accrued {s.Amount} under it"
+                        : $"no period starting {s.PeriodStart:yyyy-MM-dd} is recorded: clause {s.Clause} cannot have accrued {s.Amount} for it");
+                    break;
                 case TriggerFired t:
                     if (state.FiredTrigger(t.Agreement, t.Trigger) is not null)
                     {
