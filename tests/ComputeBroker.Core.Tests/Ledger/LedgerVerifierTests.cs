@@ -118,6 +118,46 @@ public sealed class LedgerVerifierTests
     }
 
     [Fact]
+    public void Verify_TriggerClaimingALowerThreshold_IsJudgedByTheClausesThreshold()
+    {
+        var run = new LedgerRun(Signed);
+        run.Record(Q1, Q2, Usd(1_000_000.00m), Usd(60_000_000.00m));
+        var events = run.Events;
+        // The event says the threshold was 50,000,000.00; the clause says 100,000,000.00.
+        events.Add(new TriggerFired(Customer, Q2.AddDays(15), MicrosoftOpenAi, TriggerId, TriggerMetric.CumulativeProfit,
+            Usd(60_000_000.00m), Usd(50_000_000.00m), Q2, [RevenueShareId]));
+
+        var violation = Assert.Single(LedgerVerifier.Verify(events, Signed));
+
+        Assert.Contains("fired at 60000000.00 USD, below its threshold 100000000.00 USD", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_TriggerTerminatingAnotherClauseThanItsTarget_IsAnI4Violation()
+    {
+        var events = Honest().Events;
+        var index = events.FindIndex(e => e is TriggerFired);
+        events[index] = ((TriggerFired)events[index]) with { Terminates = [IpAccessId] };
+
+        var violation = Assert.Single(LedgerVerifier.Verify(events, Signed));
+
+        Assert.Equal(index, violation.EventIndex);
+        Assert.Contains("terminating [ip-access], but the clause counts CumulativeProfit and terminates [revenue-share]", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_TriggerTheAgreementDoesNotHave_IsAnI4Violation()
+    {
+        var events = Honest().Events;
+        var index = events.FindIndex(e => e is TriggerFired);
+        events[index] = ((TriggerFired)events[index]) with { Trigger = new Domain.ClauseId("made-up-trigger") };
+
+        var violation = Assert.Single(LedgerVerifier.Verify(events, Signed));
+
+        Assert.Contains("trigger made-up-trigger is not a trigger of agreement microsoft-openai", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Verify_AccrualsAfterAForgedTrigger_AreCheckedAgainstItsTermination()
     {
         // A forged early firing ends the share from 2025-04-01 in the verifier's eyes too, so Q2's honest-looking
