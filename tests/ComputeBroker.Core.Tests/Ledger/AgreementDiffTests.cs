@@ -50,6 +50,7 @@ public sealed class AgreementDiffTests
         Assert.Equal(("azure-commitment", "commitment"), (added.Clause, added.Kind));
     }
 
+    // Regression (issue 5): values were written with the default encoder, '+' as \u002B.
     [Fact]
     public void Diff_V1ToV2_IpAccessRunsTwoYearsLonger()
     {

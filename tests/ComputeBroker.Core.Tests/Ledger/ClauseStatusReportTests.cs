@@ -139,6 +139,7 @@ public sealed class ClauseStatusReportTests
         Assert.Equal(Day(2032, 1, 1), Clause(statuses, "agi-trigger").Trigger!.FiredAt);
     }
 
+    // Regression (issue 5): the clause was reported terminated a year after it had expired.
     [Fact]
     public void At_TerminationAfterTheClauseExpired_StaysExpired()
     {

@@ -85,6 +85,7 @@ public sealed class CommitmentTrackerTests
         Assert.Empty(new CommitmentTracker().Progress(CommitmentBook, Day(2024, 12, 31)));
     }
 
+    // Regression (issue 5): spend was per provider only, so another customer's Azure spend counted.
     [Fact]
     public void Progress_AnotherCustomersSpendWithTheProvider_IsNotCounted()
     {
@@ -97,6 +98,7 @@ public sealed class CommitmentTrackerTests
         Assert.Equal(Usd(122_900.00m), progress.Spent);
     }
 
+    // Regression (issue 5): both releases were priced at the last allocation (9.00), leaving 329.00 spent.
     [Fact]
     public void Progress_CancelledRequestWithTwoAllocationsFromOneProvider_GivesBackEachAtItsOwnPrice()
     {

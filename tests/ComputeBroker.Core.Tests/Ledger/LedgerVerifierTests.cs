@@ -117,6 +117,7 @@ public sealed class LedgerVerifierTests
         Assert.Contains("trigger agi-trigger fired at 60000000.00 USD, below its threshold 100000000.00 USD", violation.Message, StringComparison.Ordinal);
     }
 
+    // Regression (issue 5): the verifier trusted the event's own threshold and targets.
     [Fact]
     public void Verify_TriggerClaimingALowerThreshold_IsJudgedByTheClausesThreshold()
     {
@@ -174,6 +175,7 @@ public sealed class LedgerVerifierTests
         Assert.Equal(["trigger.fired", "share.accrued", "share.accrued"], violations.Select(v => v.EventType));
     }
 
+    // Regression (issue 5): an accrual with no recorded period, or under an unknown agreement, passed unchecked.
     [Fact]
     public void Verify_AccrualForAPeriodNeverReported_IsAnI4Violation()
     {

@@ -244,6 +244,7 @@ public sealed class ReportAndAdjustmentTests
         Assert.Equal(Usd(0m), accrual.CapRemaining);
     }
 
+    // Regression (issue 5): the room a correction freed under the cap was lost; the clause stayed at 800,000.00.
     [Fact]
     public void Adjust_EarlierPeriodDownAfterTheCapWasReached_GivesTheFreedRoomToTheLaterPeriod()
     {

@@ -195,6 +195,7 @@ public sealed class RevenueShareAccrualTests
         Assert.Equal(Usd(0m), accrual.CapRemaining);
     }
 
+    // Regression (issue 5): the share was summed per day as rate x basis / 90, a rounded repeating decimal, so 1.025 came out 1.03.
     [Theory]
     // 45 of 90 days at 20%, so the exact share is revenue x 0.10, always a multiple of a tenth of a cent.
     // Half-even: a half cent goes to the even cent, down as often as up.

@@ -29,6 +29,7 @@ public sealed class StatementTests
         return run;
     }
 
+    // Regression (issue 5): a line's cumulative was the one of its last accrual, so Q1 showed 468,937.20 after its correction.
     [Fact]
     public void For_AllPeriods_OneLinePerPeriodWithTheAdjustmentFoldedIn()
     {
@@ -136,6 +137,7 @@ public sealed class StatementTests
             csv);
     }
 
+    // Regression (issue 5): amounts were written with whatever scale they had (0, -2000000).
     [Fact]
     public void ToCsv_CappedShareAndALossPeriod_WritesEveryAmountWithTwoDecimals()
     {
