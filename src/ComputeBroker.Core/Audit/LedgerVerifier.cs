@@ -11,8 +11,9 @@ public sealed record LedgerViolation(string Invariant, string Customer, int Even
 
 /// <summary>
 /// Replays a ledger and checks invariant I4 on the money side: every accrual matches what the clause owed
-/// for the days it was in force (in term, not terminated, in the version in force), and a trigger fired at
-/// most once and only when its metric reached the threshold.
+/// for the days it was in force (in term, not terminated, in the version in force) and for a recorded
+/// period, and a trigger fired at most once, only when its metric reached the threshold of its clause,
+/// terminating exactly the clause's targets.
 /// </summary>
 public static class LedgerVerifier
 {
@@ -48,16 +49,33 @@ public static class LedgerVerifier
                     }
 
                     break;
+                case ShareAccrued s:
+                    Report(book.Find(s.Agreement) is null
+                        ? $"agreement {s.Agreement} is not known: clause {s.Clause} cannot have accrued {s.Amount} under it"
+                        : $"no period starting {s.PeriodStart:yyyy-MM-dd} is recorded: clause {s.Clause} cannot have accrued {s.Amount} for it");
+                    break;
                 case TriggerFired t:
                     if (state.FiredTrigger(t.Agreement, t.Trigger) is not null)
                     {
                         Report($"trigger {t.Trigger} fired a second time");
                     }
 
-                    var value = t.Metric == TriggerMetric.CumulativeProfit ? state.CumulativeProfit : state.CumulativeRevenue;
-                    if (value < t.Threshold)
+                    // Judge the firing by the agreement's clause, not by the threshold and targets the event claims.
+                    var trigger = book.Find(t.Agreement)?.VersionAt(t.EffectiveAt.AddTicks(-1))?.FindClause(t.Trigger) as TriggerClause;
+                    if (trigger is null)
                     {
-                        Report($"trigger {t.Trigger} fired at {value}, below its threshold {t.Threshold}");
+                        Report($"trigger {t.Trigger} is not a trigger of agreement {t.Agreement} in the version in force before {t.EffectiveAt:O}");
+                    }
+                    else if (trigger.Metric != t.Metric || !trigger.Terminates.SequenceEqual(t.Terminates))
+                    {
+                        Report($"trigger {t.Trigger} fired on {t.Metric} terminating [{string.Join(", ", t.Terminates)}], but the clause counts {trigger.Metric} and terminates [{string.Join(", ", trigger.Terminates)}]");
+                    }
+
+                    var threshold = trigger?.Threshold ?? t.Threshold;
+                    var value = (trigger?.Metric ?? t.Metric) == TriggerMetric.CumulativeProfit ? state.CumulativeProfit : state.CumulativeRevenue;
+                    if (value < threshold)
+                    {
+                        Report($"trigger {t.Trigger} fired at {value}, below its threshold {threshold}");
                     }
 
                     foreach (var termination in t.Terminations)

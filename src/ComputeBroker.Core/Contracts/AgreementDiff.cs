@@ -57,8 +57,8 @@ public static class AgreementDiffer
         var fields = new List<FieldChange>();
         foreach (var name in names)
         {
-            var x = a[name]?.ToJsonString();
-            var y = b[name]?.ToJsonString();
+            var x = a[name]?.ToJsonString(BrokerJson.Options);
+            var y = b[name]?.ToJsonString(BrokerJson.Options);
             if (!string.Equals(x, y, StringComparison.Ordinal))
             {
                 fields.Add(new FieldChange(name, x, y));

@@ -53,7 +53,8 @@ public static class ClauseStatusReport
             var effective = version.EffectiveFrom;
             foreach (var clause in version.Clauses)
             {
-                var termination = book.TerminationOf(agreement.Id, clause.Id);
+                // A termination ends only a clause still in its term: one that had already expired stays expired.
+                var termination = book.TerminationOf(agreement.Id, clause.Id) is { } t && (clause.Until is not { } end || t.At < end) ? t : null;
                 var from = clause.From is { } f && f > effective ? f : effective;
                 var state = termination is not null && asOf >= termination.At ? ClauseState.Terminated
                     : asOf < from ? ClauseState.NotYet

@@ -18,28 +18,42 @@ public sealed record CommitmentProgress(
     Money ProjectedShortfall);
 
 /// <summary>
-/// Spend per provider from the sourcing events: each allocation costs price x GPUs x hours, counted at
-/// the instant it was made; a release (cancellation) takes its cost back. Not thread-safe.
+/// Spend per customer and provider from the sourcing events: each allocation costs price x GPUs x hours,
+/// counted at the instant it was made; a release (cancellation) takes back the cost of the allocation it
+/// gives back. A commitment counts only the spend of its agreement's customer. Not thread-safe.
 /// </summary>
 public sealed class CommitmentTracker
 {
-    private readonly Dictionary<ProviderId, List<(DateTimeOffset At, Money Cost)>> _spend = [];
-    private readonly Dictionary<RequestId, (int Hours, List<(ProviderId Provider, PricePerGpuHour Price, GpuCount Gpus)> Allocations)> _requests = [];
+    private readonly Dictionary<(string Customer, ProviderId Provider), List<(DateTimeOffset At, Money Cost)>> _spend = [];
+    private readonly Dictionary<RequestId, (string Customer, int Hours, List<(ProviderId Provider, PricePerGpuHour Price, GpuCount Gpus)> Allocations)> _requests = [];
 
     public void Apply(SourcingEvent e)
     {
         switch (e)
         {
             case RequestSubmitted s:
-                _requests[s.RequestId] = (s.Request.DurationHours, []);
+                _requests[s.RequestId] = (s.Request.Customer, s.Request.DurationHours, []);
                 break;
             case AllocationMade m when _requests.TryGetValue(m.RequestId, out var r):
                 r.Allocations.Add((m.Provider, m.Price, m.Gpus));
-                Add(m.Provider, m.At, m.Price.Cost(m.Gpus, r.Hours));
+                Add(r.Customer, m.Provider, m.At, m.Price.Cost(m.Gpus, r.Hours));
                 break;
             case AllocationReleased released when _requests.TryGetValue(released.RequestId, out var r):
-                var price = r.Allocations.LastOrDefault(a => a.Provider == released.Provider).Price;
-                Add(released.Provider, released.At, price.Cost(released.Gpus, r.Hours) * -1m);
+                // A cancellation releases each allocation once, in order: give back the first one not yet released,
+                // at its own price (the holder's offer and its match can be priced differently).
+                var index = r.Allocations.FindIndex(a => a.Provider == released.Provider && a.Gpus == released.Gpus);
+                if (index < 0)
+                {
+                    index = r.Allocations.FindIndex(a => a.Provider == released.Provider);
+                }
+
+                if (index >= 0)
+                {
+                    var price = r.Allocations[index].Price;
+                    r.Allocations.RemoveAt(index);
+                    Add(r.Customer, released.Provider, released.At, price.Cost(released.Gpus, r.Hours) * -1m);
+                }
+
                 break;
             case RequestClosed c when c.Outcome != RequestOutcome.Cancelled:
                 _requests.Remove(c.RequestId);
@@ -47,11 +61,11 @@ public sealed class CommitmentTracker
         }
     }
 
-    /// <summary>Spend with a provider in [from, to).</summary>
-    public Money Spent(ProviderId provider, Currency currency, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>A customer's spend with a provider in [from, to).</summary>
+    public Money Spent(string customer, ProviderId provider, Currency currency, DateTimeOffset from, DateTimeOffset to)
     {
         var total = Money.Zero(currency);
-        if (_spend.TryGetValue(provider, out var entries))
+        if (_spend.TryGetValue((customer, provider), out var entries))
         {
             foreach (var (at, cost) in entries)
             {
@@ -80,7 +94,7 @@ public sealed class CommitmentTracker
             {
                 var start = commitment.From ?? version.EffectiveFrom;
                 var end = asOf < commitment.Deadline ? asOf : commitment.Deadline;
-                var spent = end > start ? Spent(commitment.Provider, commitment.Amount.Currency, start, end) : Money.Zero(commitment.Amount.Currency);
+                var spent = end > start ? Spent(agreement.Customer, commitment.Provider, commitment.Amount.Currency, start, end) : Money.Zero(commitment.Amount.Currency);
                 var remaining = Money.Max(Money.Zero(spent.Currency), commitment.Amount - spent);
                 var elapsed = (end - start).Ticks;
                 var total = (commitment.Deadline - start).Ticks;
@@ -94,11 +108,11 @@ public sealed class CommitmentTracker
         return result;
     }
 
-    private void Add(ProviderId provider, DateTimeOffset at, Money cost)
+    private void Add(string customer, ProviderId provider, DateTimeOffset at, Money cost)
     {
-        if (!_spend.TryGetValue(provider, out var entries))
+        if (!_spend.TryGetValue((customer, provider), out var entries))
         {
-            _spend[provider] = entries = [];
+            _spend[(customer, provider)] = entries = [];
         }
 
         entries.Add((at, cost));

@@ -76,19 +76,27 @@ public static class LedgerEngine
         var events = new List<LedgerEvent>();
         Emit(state, events, new ReportAdjusted(customer, now, periodStart, revenueDelta, profitDelta, reason));
         Accrue(state, book, customer, state.Period(periodStart)!, now, events);
+
+        // Room under a cap that the correction freed (or took) is settled with the later periods, in order.
+        foreach (var later in state.Periods.Where(p => p.Start > periodStart).ToArray())
+        {
+            Accrue(state, book, customer, later, now, events);
+        }
+
         FireTriggers(state, book, customer, period.End, now, events);
         return new LedgerDecision(events, null);
     }
 
     /// <summary>
     /// The share a clause owes for a period as of now, before the cap: the sum over the period's days
-    /// on which the clause was in force of rate x basis / days in period, never negative.
+    /// on which the clause was in force of rate x basis, divided once by the days in period, never negative.
+    /// The sum is exact and there is one division, so an exact half cent stays exact for the rounding rule.
     /// Returns the raw amount, the days in force, and the clause of the last day in force (for rate and cap).
     /// </summary>
     public static (decimal Raw, int DaysInForce, RevenueShareClause? Clause) ShareFor(ContractBook book, Agreement agreement, ClauseId clauseId, ReportedPeriod period)
     {
         var days = period.Days;
-        decimal raw = 0;
+        decimal shareDays = 0;
         var inForce = 0;
         RevenueShareClause? last = null;
         for (var d = 0; d < days; d++)
@@ -99,11 +107,11 @@ public static class LedgerEngine
                 inForce++;
                 last = clause;
                 var basis = clause.Basis == RevenueShareBasis.Revenue ? period.Revenue.Amount : period.Profit.Amount;
-                raw += clause.Rate * basis / days;
+                shareDays += clause.Rate * basis;
             }
         }
 
-        return (Math.Max(0m, raw), inForce, last);
+        return (Math.Max(0m, shareDays / days), inForce, last);
     }
 
     private static void Accrue(LedgerState state, ContractBook book, string customer, ReportedPeriod period, DateTimeOffset now, List<LedgerEvent> events)
@@ -131,7 +139,7 @@ public static class LedgerEngine
                 }
 
                 var amount = owed.RoundToCent() - before;
-                if (amount.Amount == 0 && before.Amount != 0)
+                if (amount.Amount == 0 && state.HasAccrual(agreement.Id, clauseId, period.Start))
                 {
                     continue;
                 }

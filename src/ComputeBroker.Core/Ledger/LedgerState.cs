@@ -42,6 +42,10 @@ public sealed class LedgerState
     public Money AccruedFor(AgreementId agreement, ClauseId clause, DateTimeOffset periodStart) =>
         _accruedByPeriod.TryGetValue((agreement, clause, periodStart), out var m) ? m : Money.Zero(Currency ?? Domain.Currency.Usd);
 
+    /// <summary>True when the clause has an accrual for the period, even one of zero.</summary>
+    public bool HasAccrual(AgreementId agreement, ClauseId clause, DateTimeOffset periodStart) =>
+        _accruedByPeriod.ContainsKey((agreement, clause, periodStart));
+
     public TriggerFired? FiredTrigger(AgreementId agreement, ClauseId trigger) => _fired.GetValueOrDefault((agreement, trigger));
 
     public static LedgerState Replay(IEnumerable<LedgerEvent> events)

@@ -23,17 +23,27 @@ public sealed record Statement(string Payee, DateTimeOffset? From, DateTimeOffse
 {
     /// <summary>
     /// Folds the accruals (adjustments included) into one line per clause and period, for periods that
-    /// start within [from, to).
+    /// start within [from, to). A line's cumulative and cap remaining are the clause's running totals
+    /// through that period, in period order, whenever its accruals (and corrections) were made.
     /// </summary>
     public static Statement For(IEnumerable<ShareAccrued> accruals, string payee, DateTimeOffset? from, DateTimeOffset? to)
     {
         var lines = new List<StatementLine>();
-        foreach (var group in accruals.Where(a => a.Payee == payee).GroupBy(a => (a.Agreement, a.Clause, a.PeriodStart)))
+        foreach (var clause in accruals.Where(a => a.Payee == payee).GroupBy(a => (a.Agreement, a.Clause)))
         {
-            var first = group.First();
-            var last = group.Last();
-            var accrued = group.Select(a => a.Amount).Aggregate((x, y) => x + y);
-            lines.Add(new StatementLine(first.Payer, payee, first.Agreement, first.Clause, first.PeriodStart, first.PeriodEnd, last.DaysInForce, last.Basis, accrued, last.Cumulative, last.CapRemaining));
+            Money? running = null;
+            foreach (var group in clause.GroupBy(a => a.PeriodStart).OrderBy(g => g.Key))
+            {
+                var first = group.First();
+                var last = group.Last();
+                var accrued = group.Select(a => a.Amount).Aggregate((x, y) => x + y);
+                var cumulative = running is { } r ? r + accrued : accrued;
+                running = cumulative;
+
+                // When the last accrual was made the cap was its cap remaining plus its cumulative.
+                Money? capRemaining = last.CapRemaining is { } left ? left + last.Cumulative - cumulative : null;
+                lines.Add(new StatementLine(first.Payer, payee, first.Agreement, first.Clause, first.PeriodStart, first.PeriodEnd, last.DaysInForce, last.Basis, accrued, cumulative, capRemaining));
+            }
         }
 
         var selected = lines
@@ -52,9 +62,12 @@ public sealed record Statement(string Payee, DateTimeOffset? From, DateTimeOffse
         foreach (var l in Lines)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{l.Payer},{l.Payee},{l.Agreement},{l.Clause},{l.PeriodStart:yyyy-MM-dd},{l.PeriodEnd:yyyy-MM-dd},{l.DaysInForce},")
-               .Append(CultureInfo.InvariantCulture, $"{l.Basis.Amount},{l.Accrued.Amount},{l.Cumulative.Amount},{l.CapRemaining?.Amount.ToString(CultureInfo.InvariantCulture) ?? string.Empty},{l.Accrued.Currency}\n");
+               .Append(CultureInfo.InvariantCulture, $"{Amount(l.Basis)},{Amount(l.Accrued)},{Amount(l.Cumulative)},{(l.CapRemaining is { } cap ? Amount(cap) : string.Empty)},{l.Accrued.Currency}\n");
         }
 
         return csv.ToString();
     }
+
+    /// <summary>An amount with at least two decimals, however it was computed (0.00, not 0), as <see cref="Money.ToString"/> writes it.</summary>
+    private static string Amount(Money money) => money.Amount.ToString("0.00##########", CultureInfo.InvariantCulture);
 }
