@@ -40,7 +40,7 @@ public static class LedgerEndpoints
         }
 
         var result = await broker.RecordReportAsync(customer!, start!.Value, end!.Value, revenue!.Value, profit!.Value, ct);
-        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.FromBody(result.Rejection!);
     }
 
     private static async Task<IResult> Adjust(HttpContext http, BrokerService broker, CancellationToken ct)
@@ -61,7 +61,7 @@ public static class LedgerEndpoints
         }
 
         var result = await broker.AdjustReportAsync(customer!, start!.Value, revenue!.Value, profit!.Value, reason!, ct);
-        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.FromBody(result.Rejection!);
     }
 
     private static IResult Statement(HttpContext http, BrokerService broker, string? payee, string? from, string? to, string? format)
