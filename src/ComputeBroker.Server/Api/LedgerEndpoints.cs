@@ -40,7 +40,7 @@ public static class LedgerEndpoints
         }
 
         var result = await broker.RecordReportAsync(customer!, start!.Value, end!.Value, revenue!.Value, profit!.Value, ct);
-        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.FromBody(result.Rejection!);
     }
 
     private static async Task<IResult> Adjust(HttpContext http, BrokerService broker, CancellationToken ct)
@@ -61,7 +61,7 @@ public static class LedgerEndpoints
         }
 
         var result = await broker.AdjustReportAsync(customer!, start!.Value, revenue!.Value, profit!.Value, reason!, ct);
-        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Created($"/v1/ledger/events?customer={customer}", result.Value) : Problems.FromBody(result.Rejection!);
     }
 
     private static IResult Statement(HttpContext http, BrokerService broker, string? payee, string? from, string? to, string? format)
@@ -100,9 +100,16 @@ public static class LedgerEndpoints
 
         var errors = new List<FieldError>();
         var at = Instant(asOf, "asOf", errors) ?? broker.Clock.GetUtcNow();
-        return errors.Count > 0
-            ? Problems.Invalid("asOf: give an ISO 8601 instant", errors)
-            : Results.Ok(broker.Projection.Commitments.Progress(broker.Projection.Book, at));
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid("asOf: give an ISO 8601 instant", errors);
+        }
+
+        // A customer sees the commitments of its own agreements only, as it sees only its own agreements.
+        var caller = http.Caller();
+        var book = broker.Projection.Book;
+        var visible = book.Agreements.Where(a => caller.Role.Kind != RoleKind.Customer || a.Customer == caller.Role.Subject).Select(a => a.Id).ToHashSet();
+        return Results.Ok(broker.Projection.Commitments.Progress(book, at).Where(c => visible.Contains(c.Agreement)));
     }
 
     private static IResult Events(HttpContext http, BrokerService broker, string? customer)

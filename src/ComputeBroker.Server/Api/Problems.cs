@@ -17,6 +17,13 @@ public static class Problems
         _ => Conflict(rejection.Message),
     };
 
+    /// <summary>
+    /// A rejection of a JSON body's content. The engine names fields as the YAML files and events spell them
+    /// (<c>needed-by</c>); the errors name them as the JSON body does (<c>neededBy</c>), so a client can find the field it sent.
+    /// </summary>
+    public static IResult FromBody(Rejection rejection) =>
+        From(rejection with { Errors = rejection.Errors?.Select(e => e with { Field = JsonFieldName(e.Field) }).ToArray() });
+
     public static IResult Invalid(string detail, IReadOnlyList<FieldError>? errors = null) =>
         Results.Problem(
             detail: detail,
@@ -41,4 +48,10 @@ public static class Problems
 
     public static IResult UnprocessableIdempotency(string detail) =>
         Results.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency key reused with another body", type: "/problems/idempotency-key-reused");
+
+    private static string JsonFieldName(string field)
+    {
+        var parts = field.Split('-');
+        return parts[0] + string.Concat(parts.Skip(1).Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
+    }
 }

@@ -73,7 +73,7 @@ public static class ProviderEndpoints
         }
 
         var result = await broker.AnswerOfferAsync(new OfferId(id), new ProviderId(OwnProvider(http)!), new OfferAnswer.Accept(new GpuCount(gpus ?? 0)), ct);
-        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.FromBody(result.Rejection!);
     }
 
     private static async Task<IResult> Decline(HttpContext http, BrokerService broker, string id, CancellationToken ct)
@@ -97,7 +97,7 @@ public static class ProviderEndpoints
         }
 
         var result = await broker.AnswerOfferAsync(new OfferId(id), new ProviderId(OwnProvider(http)!), new OfferAnswer.Decline(reason), ct);
-        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.FromBody(result.Rejection!);
     }
 
     private static IResult QuoteRequests(HttpContext http, BrokerService broker, string? state, string? provider)
@@ -140,7 +140,7 @@ public static class ProviderEndpoints
         var now = broker.Clock.GetUtcNow();
         var answer = new QuoteAnswer.Quote(new GpuCount(gpus!.Value), new PricePerGpuHour(price!.Value), start ?? request?.EarliestStart ?? now, validUntil ?? now + broker.Engine.Policy.QuoteValidity);
         var result = await broker.AnswerQuoteAsync(new RequestId(requestId), provider, answer, ct);
-        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.FromBody(result.Rejection!);
     }
 
     private static async Task<IResult> DeclineQuote(HttpContext http, BrokerService broker, string requestId, CancellationToken ct)
@@ -165,7 +165,7 @@ public static class ProviderEndpoints
 
         var provider = new ProviderId(OwnProvider(http)!);
         var result = await broker.AnswerQuoteAsync(new RequestId(requestId), provider, new QuoteAnswer.Decline(reason), ct);
-        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.From(result.Rejection!);
+        return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.FromBody(result.Rejection!);
     }
 
     private static IResult Reservations(HttpContext http, BrokerService broker, string? state)
@@ -209,7 +209,7 @@ public static class ProviderEndpoints
         var result = await broker.AnswerReservationAsync(new RequestId(requestId), award, new ProviderId(OwnProvider(http)!), confirmed, reason, ct);
         return result.Ok
             ? Results.Ok(broker.Projection.Reservations(r => r.RequestId.Value == requestId && r.Award == award).FirstOrDefault())
-            : Problems.From(result.Rejection!);
+            : Problems.FromBody(result.Rejection!);
     }
 
     private static QuoteRequestView? QuoteOf(BrokerService broker, string requestId, ProviderId provider) =>

@@ -94,7 +94,7 @@ public static class RequestEndpoints
         {
             return result.Rejection!.Message.StartsWith("Idempotency-Key", StringComparison.Ordinal)
                 ? Problems.UnprocessableIdempotency(result.Rejection.Message)
-                : Problems.From(result.Rejection);
+                : Problems.FromBody(result.Rejection);
         }
 
         if (result.Value!.Replayed)

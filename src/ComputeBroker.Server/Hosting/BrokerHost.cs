@@ -77,6 +77,10 @@ public static partial class BrokerHost
         var source = BrokerJson.Options;
         target.PropertyNamingPolicy = source.PropertyNamingPolicy;
         target.DefaultIgnoreCondition = source.DefaultIgnoreCondition;
+        target.Encoder = source.Encoder;
+        // The resolver drops events' duplicate 'type' property (their polymorphic discriminator): without it
+        // every event in a response (a request's timeline) fails to serialize.
+        target.TypeInfoResolver = source.TypeInfoResolver;
         foreach (var converter in source.Converters)
         {
             target.Converters.Add(converter);
