@@ -67,6 +67,8 @@ public static partial class BrokerHost
         LedgerEndpoints.Map(v1);
         AuditEndpoints.Map(v1);
         KeyEndpoints.Map(v1);
+        StatsEndpoints.Map(v1);
+        DashboardEndpoints.Map(app);
         app.MapFallback("/v1/{**rest}", (HttpContext http) => Problems.NotFound($"there is no endpoint {http.Request.Method} {http.Request.Path}; see /docs for the API reference"));
         return app;
     }
@@ -77,6 +79,10 @@ public static partial class BrokerHost
         var source = BrokerJson.Options;
         target.PropertyNamingPolicy = source.PropertyNamingPolicy;
         target.DefaultIgnoreCondition = source.DefaultIgnoreCondition;
+        target.Encoder = source.Encoder;
+        // The resolver drops the events' own 'type' property, which would clash with their discriminator
+        // (without it, serializing a timeline's events throws).
+        target.TypeInfoResolver = source.TypeInfoResolver;
         foreach (var converter in source.Converters)
         {
             target.Converters.Add(converter);
