@@ -134,6 +134,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         // Never let Playwright fetch a browser of its own: the tests drive the machine's chromium.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync();
+        Assertions.SetDefaultExpectTimeout(15_000);
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = chromium,

@@ -127,7 +127,7 @@ function handleError(error) {
   }
 }
 
-async function route() {
+async function route(focus = true) {
   generation++;
   clearTimeout(pollTimer);
   current?.unmount?.();
@@ -161,7 +161,8 @@ async function route() {
     current = page.mount(main, ctx);
   }
 
-  main.querySelector('h1')?.focus({ preventScroll: true });
+  // Move focus to the new page's heading on navigation (not on first load, so Tab starts at the skip link).
+  if (focus) main.querySelector('h1')?.focus({ preventScroll: true });
   document.title = `${main.querySelector('h1')?.textContent ?? 'Dashboard'} · ComputeBroker`;
   const gen = generation;
   try {
@@ -215,7 +216,7 @@ async function start() {
       if (!(error instanceof ApiError)) console.warn(error);
     }
   }
-  await route();
+  await route(false);
 }
 
 start();

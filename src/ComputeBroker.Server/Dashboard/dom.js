@@ -82,7 +82,7 @@ export function renderIfChanged(el, signature, render) {
   const text = typeof signature === 'string' ? signature : JSON.stringify(signature);
   if (el.dataset.signature === text) return false;
   el.dataset.signature = text;
-  el.replaceChildren(...[render()].flat().filter((x) => x !== null && x !== undefined && x !== false));
+  el.replaceChildren(...[render()].flat(Infinity).filter((x) => x !== null && x !== undefined && x !== false));
   return true;
 }
 

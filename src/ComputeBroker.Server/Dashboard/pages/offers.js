@@ -10,6 +10,19 @@ export function mount(main, ctx) {
   return ctx.session.kind === 'provider' ? inbox(main, ctx) : readOnly(main, ctx);
 }
 
+const PAGE = 12;
+
+/** A "Show more" button for a list cut to its first `shown` items; it grows the cut and re-renders. */
+function moreButton(label, onMore) {
+  return h('button', { type: 'button', class: 'secondary more', hidden: true, onclick: onMore }, label);
+}
+
+function setMore(button, total, shown, what) {
+  button.hidden = total <= shown;
+  const text = `Show more ${what} (${total - shown} not shown)`;
+  if (button.textContent !== text) button.textContent = text;
+}
+
 const kindLabel = (kind) => ({ 'first-refusal': 'First-refusal offer', exclusive: 'Exclusive offer', match: 'Match offer' }[kind] ?? kind);
 const regions = (list) => (list?.length ? list.join(', ') : 'any region');
 
@@ -26,14 +39,20 @@ function inbox(main, ctx) {
   };
   const history = h('tbody');
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const shown = { offers: PAGE, quotes: PAGE, reservations: PAGE };
+  const more = {
+    offers: moreButton('', () => { shown.offers += PAGE; refresh().catch(ctx.reportError); }),
+    quotes: moreButton('', () => { shown.quotes += PAGE; refresh().catch(ctx.reportError); }),
+    reservations: moreButton('', () => { shown.reservations += PAGE; refresh().catch(ctx.reportError); }),
+  };
 
   main.replaceChildren(
     h('h1', { tabindex: -1 }, `Inbox for ${provider}`),
     h('p', null, `Offers and quote requests for ${provider} only. Answer before the deadline: silence counts as a decline. Times are broker time (UTC).`),
     summary,
-    h('section', { 'aria-labelledby': 'offers-h' }, h('h2', { id: 'offers-h' }, 'Open offers ', counts.offers), empty.offers, offerList),
-    h('section', { 'aria-labelledby': 'quotes-h' }, h('h2', { id: 'quotes-h' }, 'Quote requests ', counts.quotes), empty.quotes, quoteList),
-    h('section', { 'aria-labelledby': 'reservations-h' }, h('h2', { id: 'reservations-h' }, 'Reservations to confirm ', counts.reservations), empty.reservations, reservationList),
+    h('section', { 'aria-labelledby': 'offers-h' }, h('h2', { id: 'offers-h' }, 'Open offers ', counts.offers), empty.offers, offerList, more.offers),
+    h('section', { 'aria-labelledby': 'quotes-h' }, h('h2', { id: 'quotes-h' }, 'Quote requests ', counts.quotes), empty.quotes, quoteList, more.quotes),
+    h('section', { 'aria-labelledby': 'reservations-h' }, h('h2', { id: 'reservations-h' }, 'Reservations to confirm ', counts.reservations), empty.reservations, reservationList, more.reservations),
     h('section', { class: 'panel', 'aria-labelledby': 'history-h' },
       h('h2', { id: 'history-h' }, 'Answered recently'),
       h('table', { class: 'data compact' },
@@ -47,9 +66,13 @@ function inbox(main, ctx) {
     const [offers, quotes, reservations, all] = await Promise.all([
       api('/v1/offers'), api('/v1/quote-requests'), api('/v1/reservations'), api(`/v1/offers${query({ state: 'all' })}`),
     ]);
-    syncList(offerList, offers, (o) => o.id, (o) => offerCard(o, ctx));
-    syncList(quoteList, quotes, (q) => q.requestId, (q) => quoteCard(q, ctx));
-    syncList(reservationList, reservations, (r) => `${r.requestId}/${r.award}`, (r) => reservationCard(r, ctx));
+    // Soonest deadline first (the API's order); a page at a time so a busy inbox stays usable.
+    syncList(offerList, offers.slice(0, shown.offers), (o) => o.id, (o) => offerCard(o, ctx));
+    syncList(quoteList, quotes.slice(0, shown.quotes), (q) => q.requestId, (q) => quoteCard(q, ctx));
+    syncList(reservationList, reservations.slice(0, shown.reservations), (r) => `${r.requestId}/${r.award}`, (r) => reservationCard(r, ctx));
+    setMore(more.offers, offers.length, shown.offers, 'offers');
+    setMore(more.quotes, quotes.length, shown.quotes, 'quote requests');
+    setMore(more.reservations, reservations.length, shown.reservations, 'reservations');
     counts.offers.textContent = `(${offers.length})`;
     counts.quotes.textContent = `(${quotes.length})`;
     counts.reservations.textContent = `(${reservations.length})`;
@@ -135,8 +158,21 @@ function offerCard(o, ctx) {
         ['Regions', regions(o.regions)],
         ['Part allowed', o.partialAllowed ? 'yes' : 'no'],
       ], 'facts compact'),
-      h('div', { class: 'answers' }, accept, decline),
+      disclosure(`answer-${idPart}`, 'Answer this offer', h('div', { class: 'answers' }, accept, decline)),
       status));
+}
+
+/** A button that shows and hides a card's forms (aria-expanded), focusing the first field on opening. */
+function disclosure(id, label, content) {
+  const panel = h('div', { id, class: 'answer-panel', hidden: true }, content);
+  const button = h('button', { type: 'button', class: 'secondary toggle', 'aria-expanded': 'false', 'aria-controls': id }, label);
+  button.addEventListener('click', () => {
+    const open = panel.hidden;
+    panel.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    if (open) panel.querySelector('input, select, button')?.focus();
+  });
+  return [button, panel];
 }
 
 function quoteCard(q, ctx) {
@@ -214,7 +250,7 @@ function quoteCard(q, ctx) {
         ['Start', `${fmtDate(q.earliestStart)}, ${fmtInt(q.durationHours)} h`],
         ['Regions', regions(q.regions)],
       ], 'facts compact'),
-      h('div', { class: 'answers' }, quoteForm, declineForm),
+      disclosure(`answer-q-${idPart}`, 'Answer this quote request', h('div', { class: 'answers' }, quoteForm, declineForm)),
       status));
 }
 
@@ -276,11 +312,23 @@ function readOnly(main, ctx) {
         quotes)));
 
   let last = '';
+  const shown = { offers: 2 * PAGE, quotes: 2 * PAGE };
+  const more = {
+    offers: moreButton('', () => { shown.offers += 2 * PAGE; refresh().catch(ctx.reportError); }),
+    quotes: moreButton('', () => { shown.quotes += 2 * PAGE; refresh().catch(ctx.reportError); }),
+  };
+  offers.closest('section').append(more.offers);
+  quotes.closest('section').append(more.quotes);
+
   async function refresh() {
-    const [o, q] = await Promise.all([api('/v1/offers'), api('/v1/quote-requests')]);
-    counts.offers.textContent = `(${o.length})`;
-    counts.quotes.textContent = `(${q.length})`;
-    const text = `${o.length} open offers and ${q.length} open quote requests.`;
+    const [allOffers, allQuotes] = await Promise.all([api('/v1/offers'), api('/v1/quote-requests')]);
+    const o = allOffers.slice(0, shown.offers);
+    const q = allQuotes.slice(0, shown.quotes);
+    setMore(more.offers, allOffers.length, o.length, 'offers');
+    setMore(more.quotes, allQuotes.length, q.length, 'quote requests');
+    counts.offers.textContent = `(${allOffers.length})`;
+    counts.quotes.textContent = `(${allQuotes.length})`;
+    const text = `${allOffers.length} open offers and ${allQuotes.length} open quote requests, soonest deadline first.`;
     if (text !== last) { summary.textContent = text; last = text; }
     syncRows(offers, o, (x) => x.id, (x) => h('tr', null,
       h('td', null, x.provider), h('td', null, x.id),
