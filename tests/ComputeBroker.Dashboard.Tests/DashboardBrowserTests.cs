@@ -198,7 +198,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, ITestOutputH
         await using var auditor = await DashboardPage.OpenAsync(browser);
         await auditor.SignInAsync(BaseUrl, fixture.AuditorKey);
         var page = auditor.Page;
-        await Expect(page.Locator("#role")).ToHaveTextAsync("Signed in as auditor");
+        await Expect(page.Locator("#role")).ToHaveTextAsync("auditor");
         await Expect(page.Locator("#nav a")).ToHaveTextAsync(["Overview", "Requests", "Offers", "Agreements", "Ledger", "Audit"]);
 
         var actions = new[] { "Accept part", "Accept all", "Decline", "Send quote", "Confirm reservation", "Cancel this request" };

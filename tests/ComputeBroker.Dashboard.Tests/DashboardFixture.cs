@@ -205,7 +205,7 @@ public sealed class DashboardPage : IAsyncDisposable
         await Page.GotoAsync(baseUrl + "/");
         await Page.GetByLabel("API key").FillAsync(key);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(Page.Locator("#role")).ToContainTextAsync("Signed in as");
+        await Assertions.Expect(Page.Locator("#nav")).ToBeVisibleAsync();
     }
 
     /// <summary>Goes to a hash route and waits for its heading.</summary>

@@ -78,7 +78,8 @@ function renderNav() {
     h('li', null, h('a', { href: `#/${r.path}`, 'data-path': r.path }, session.kind === 'provider' && r.providerLabel ? r.providerLabel : r.label))));
   nav.hidden = false;
   sessionBox.hidden = false;
-  roleBox.textContent = `Signed in as ${session.text}`;
+  roleBox.textContent = session.text;
+  roleBox.title = `Signed in with a ${session.kind} key (${session.keyId})`;
 }
 
 function markCurrent(path) {
@@ -96,7 +97,8 @@ async function refreshClock() {
 function renderClock() {
   if (!session) return;
   const speed = clockSpeed();
-  clockBox.textContent = `Broker time ${fmtTime(new Date(brokerNow()).toISOString())}${speed > 1 ? ` · ${speed.toLocaleString('en-US')}× real time` : ''}`;
+  clockBox.textContent = `${fmtTime(new Date(brokerNow()).toISOString())}${speed > 1 ? ` (${speed.toLocaleString('en-US')}×)` : ''}`;
+  clockBox.title = speed > 1 ? `Broker time; the broker's clock runs ${speed.toLocaleString('en-US')} times faster than real time` : 'Broker time';
 }
 
 async function poll(gen) {

@@ -3,7 +3,7 @@
 import { api, query } from '../api.js';
 import { h, renderIfChanged } from '../dom.js';
 import { field, showProblem, formError, clearErrors, utcInstant, showErrors } from '../forms.js';
-import { badge, fmtDuration, fmtMoney, fmtPercent, time } from '../format.js';
+import { badge, fmtDuration, fmtMoney, fmtPercent, fmtTime, time } from '../format.js';
 
 const BASE_FIELDS = ['kind', 'id', 'from', 'until'];
 
@@ -142,8 +142,8 @@ export function mount(main, ctx) {
             i === 0 ? h('td', { rowspan: fields.length }, c.kind) : null,
             i === 0 ? h('td', { rowspan: fields.length }, badge(c.change)) : null,
             h('td', null, f?.field ?? '—'),
-            h('td', null, f ? h('code', null, f.before ?? '(none)') : '—'),
-            h('td', null, f ? h('code', null, f.after ?? '(none)') : '—')));
+            h('td', null, f ? fieldValue(f.field, f.before) : '—'),
+            h('td', null, f ? fieldValue(f.field, f.after) : '—')));
         }))),
     ]);
   }
@@ -184,6 +184,14 @@ function trigger(t, clause) {
     t.firedAt ? h('span', null, ' fired ', time(t.firedAt)) : null);
 }
 
+/** A changed field's value (JSON text from the API) in words; "(none)" when the version lacks it. */
+function fieldValue(name, json) {
+  if (json === null || json === undefined) return h('span', { class: 'muted' }, '(none)');
+  let value;
+  try { value = JSON.parse(json); } catch { return h('code', null, json); }
+  return value === null ? h('span', { class: 'muted' }, '(none)') : describe(name, value);
+}
+
 function summarize(changes) {
   const count = (kind) => changes.filter((c) => c.change === kind).length;
   return `${count('added')} added, ${count('removed')} removed, ${count('changed')} changed, ${count('unchanged')} unchanged.`;
@@ -208,6 +216,7 @@ function describe(name, value) {
     return entries.length ? `(${entries.map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}: ${describe(k, v)}`).join('; ')})` : 'everything';
   }
   if (typeof value === 'string' && /^P(T|\d)/.test(value)) return fmtDuration(value);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) return fmtTime(value);
   if (typeof value === 'string' && / [A-Z]{3}$/.test(value)) return fmtMoney(value);
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   return String(value);
