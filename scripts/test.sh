@@ -24,6 +24,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${BROKER_TEST_
   fi
 fi
 
+# The browser tests drive Debian's chromium; Playwright must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -15,6 +15,7 @@ public static class AuditEndpoints
     {
         v1.MapPost("/audit/verify", Verify).WithName("AuditVerify").WithSummary("Verify the log's hash chains and digest, and replay the invariants (body: an optional digest document)");
         v1.MapGet("/audit/last", Last).WithName("AuditLast").WithSummary("The last audit result of this server");
+        v1.MapGet("/audit/status", Status).WithName("AuditStatus").WithSummary("The last audit result (null when none has run) and the current digest, in one call");
         v1.MapGet("/audit/digest", DigestNow).WithName("AuditDigest").WithSummary("The current digest: keep it outside the database to detect tampering later");
     }
 
@@ -45,6 +46,12 @@ public static class AuditEndpoints
     private static IResult Last(HttpContext http, BrokerService broker) =>
         http.Allow(RoleKind.Admin, RoleKind.Auditor) ?? (broker.LastAudit is { } last ? Results.Ok(last) : Problems.NotFound("no audit has run on this server yet; POST /v1/audit/verify"));
 
+    private static async Task<IResult> Status(HttpContext http, BrokerService broker, CancellationToken ct) =>
+        http.Allow(RoleKind.Admin, RoleKind.Auditor) ?? Results.Ok(new AuditStatus(broker.LastAudit, await Digest.CaptureAsync(broker.Store, broker.Clock, DigestDetail.RootOnly, ct)));
+
     private static async Task<IResult> DigestNow(HttpContext http, BrokerService broker, CancellationToken ct) =>
         http.Allow(RoleKind.Admin, RoleKind.Auditor) ?? Results.Ok(await Digest.CaptureAsync(broker.Store, broker.Clock, DigestDetail.RootOnly, ct));
 }
+
+/// <summary>What the dashboard's audit page shows: the last result of this server, if any, and the digest now.</summary>
+public sealed record AuditStatus(AuditResult? Last, DigestDocument Digest);

@@ -67,6 +67,8 @@ public static partial class BrokerHost
         LedgerEndpoints.Map(v1);
         AuditEndpoints.Map(v1);
         KeyEndpoints.Map(v1);
+        StatsEndpoints.Map(v1);
+        DashboardEndpoints.Map(app);
         app.MapFallback("/v1/{**rest}", (HttpContext http) => Problems.NotFound($"there is no endpoint {http.Request.Method} {http.Request.Path}; see /docs for the API reference"));
         return app;
     }

@@ -155,6 +155,15 @@ public sealed class BrokerProjection
         }
     }
 
+    /// <summary>GPUs placed per provider over time, for the requests of <paramref name="customer"/> (all when null).</summary>
+    public PlacementSeries Placements(string? customer, PlacementBucket? bucket, int limit)
+    {
+        lock (_gate)
+        {
+            return PlacementSeries.Build(_requests.Values.Where(s => customer is null || s.Request!.Customer == customer), bucket, limit);
+        }
+    }
+
     public LedgerState Ledger(string customer)
     {
         lock (_gate)
