@@ -77,6 +77,10 @@ public static partial class BrokerHost
         var source = BrokerJson.Options;
         target.PropertyNamingPolicy = source.PropertyNamingPolicy;
         target.DefaultIgnoreCondition = source.DefaultIgnoreCondition;
+        target.Encoder = source.Encoder;
+        // The log's resolver drops an event's own Type property where it is also the polymorphic
+        // discriminator; without it every response holding an event (timelines, ledger) fails with a 500.
+        target.TypeInfoResolverChain.Insert(0, source.TypeInfoResolver!);
         foreach (var converter in source.Converters)
         {
             target.Converters.Add(converter);
