@@ -50,7 +50,30 @@ public static class BrokerApp
             ConfigureClientVerbs(config);
         });
 
-        return await app.RunAsync(args).ConfigureAwait(false);
+        return await app.RunAsync(JoinNegativeValues(args)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>--profit "-5 USD"</c> becomes <c>--profit=-5 USD</c>: the parser reads a separate value that starts
+    /// with a dash and a digit as a number and drops the rest (" USD"), so negative money would never arrive.
+    /// </summary>
+    public static string[] JoinNegativeValues(string[] args)
+    {
+        var joined = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && !args[i].Contains('=', StringComparison.Ordinal)
+                && i + 1 < args.Length && args[i + 1].Length > 1 && args[i + 1][0] == '-' && char.IsAsciiDigit(args[i + 1][1]))
+            {
+                joined.Add($"{args[i]}={args[i + 1]}");
+                i++;
+                continue;
+            }
+
+            joined.Add(args[i]);
+        }
+
+        return [.. joined];
     }
 
     /// <summary>The verbs that talk to a running broker (and the two that may work on its database directly).</summary>
@@ -199,26 +222,32 @@ public static class BrokerApp
 
     private static int HandleException(Exception ex)
     {
-        // Errors go to stderr, so '--json' output on stdout stays parseable and scripts see only data there.
-        var error = Console.IsErrorRedirected
-            ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors })
-            : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (Console.IsErrorRedirected)
+        // Errors go to stderr, so '--json' output on stdout stays parseable and scripts see only data there;
+        // redirected, each error stays one unwrapped line that a script can grep.
+        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        void Report(string colour, string label, string message)
         {
-            error.Profile.Width = 180;
+            if (Console.IsErrorRedirected)
+            {
+                Console.Error.WriteLine($"{label} {message}");
+            }
+            else
+            {
+                error.MarkupLine($"[{colour}]{label}[/] {Markup.Escape(message)}");
+            }
         }
 
         switch (ex)
         {
             case UserInputException or CommandParseException or CommandRuntimeException:
-                error.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                Report("red", "error:", ex.Message);
                 return ExitCodes.UserError;
             case OperationCanceledException:
-                error.MarkupLine("[yellow]cancelled[/]");
+                Report("yellow", "cancelled", string.Empty);
                 return ExitCodes.UserError;
             default:
-                error.MarkupLineInterpolated($"[red]internal failure:[/] {ex.GetType().Name}: {ex.Message}");
-                error.MarkupLine("[grey]This is a bug or an environment problem, not your input. Run again with BROKER_DEBUG=1 for the stack trace.[/]");
+                Report("red", "internal failure:", $"{ex.GetType().Name}: {ex.Message}");
+                Report("grey", "note:", "this is a bug or an environment problem, not your input. Run again with BROKER_DEBUG=1 for the stack trace.");
                 if (Environment.GetEnvironmentVariable("BROKER_DEBUG") == "1")
                 {
                     error.WriteException(ex);

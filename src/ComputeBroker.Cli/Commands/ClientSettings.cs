@@ -56,9 +56,12 @@ public static class Arguments
             return required ? ValidationResult.Error($"{option} is required: give an amount and a currency, e.g. {option} {example}") : ValidationResult.Success();
         }
 
-        return Domain.Money.TryParse(text, out _, out var error)
-            ? ValidationResult.Success()
-            : ValidationResult.Error($"{option}: {error} (write it as {example})");
+        if (Domain.Money.TryParse(text, out _, out var error))
+        {
+            return ValidationResult.Success();
+        }
+
+        return ValidationResult.Error(error.Contains("write it as", StringComparison.Ordinal) ? $"{option}: {error}" : $"{option}: {error}; e.g. {option} {example}");
     }
 
     public static ValidationResult Instant(string option, string? text, bool required = false)
@@ -188,7 +191,7 @@ public static class Output
         fraction = Math.Clamp(fraction, 0m, 1m);
         var filled = (int)Math.Round(fraction * width, MidpointRounding.AwayFromZero);
         var colour = fullIsGood ? "green" : fraction >= 1m ? "red" : fraction >= 0.75m ? "yellow" : "green";
-        return $"[{colour}]{new string('█', filled)}[/][grey]{new string('░', width - filled)}[/] {fraction.ToString("P1", CultureInfo.InvariantCulture)}";
+        return $"[{colour}]{new string('█', filled)}[/][grey]{new string('░', width - filled)}[/] {(fraction * 100).ToString("0.0", CultureInfo.InvariantCulture)}%";
     }
 
     public static Table Table(params string[] columns)

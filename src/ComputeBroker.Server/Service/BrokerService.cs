@@ -35,6 +35,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     private readonly Lock _randomGate = new();
     private readonly CancellationTokenSource _stop = new();
     private Task? _poll;
+    private int _disposed;
 
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
@@ -719,8 +720,14 @@ public sealed partial class BrokerService : IAsyncDisposable
         return new StreamAppend(new StreamId(stream), expectedVersion, events.Select(e => new EventData(EventCodec.TypeOf(e), EventCodec.Serialize(e), now)).ToArray());
     }
 
+    /// <summary>Stops the runners. Idempotent: the host's lifetime and its service container both dispose the service.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         if (_poll is not null)
         {
