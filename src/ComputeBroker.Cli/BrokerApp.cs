@@ -47,27 +47,210 @@ public static class BrokerApp
             config.AddCommand<ValidateCommand>("validate")
                 .WithDescription("Check agreement, provider and request files and report every problem with its path and fix.")
                 .WithExample("validate", "examples/agreements/microsoft-openai-2025-01.yaml", "examples/providers.yaml");
+            ConfigureClientVerbs(config);
         });
 
-        return await app.RunAsync(args).ConfigureAwait(false);
+        return await app.RunAsync(JoinNegativeValues(args)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>--profit "-5 USD"</c> becomes <c>--profit=-5 USD</c>: the parser reads a separate value that starts
+    /// with a dash and a digit as a number and drops the rest (" USD"), so negative money would never arrive.
+    /// </summary>
+    public static string[] JoinNegativeValues(string[] args)
+    {
+        var joined = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && !args[i].Contains('=', StringComparison.Ordinal)
+                && i + 1 < args.Length && args[i + 1].Length > 1 && args[i + 1][0] == '-' && char.IsAsciiDigit(args[i + 1][1]))
+            {
+                joined.Add($"{args[i]}={args[i + 1]}");
+                i++;
+                continue;
+            }
+
+            joined.Add(args[i]);
+        }
+
+        return [.. joined];
+    }
+
+    /// <summary>The verbs that talk to a running broker (and the two that may work on its database directly).</summary>
+    private static void ConfigureClientVerbs(IConfigurator config)
+    {
+        config.AddBranch("agreements", b =>
+        {
+            b.SetDescription("Apply, list, show and compare agreements (their versions and clauses).");
+            b.AddExample("agreements", "apply", "examples/agreements/microsoft-openai-2025-10.yaml");
+            b.AddCommand<AgreementApplyCommand>("apply")
+                .WithDescription("Apply an agreement file: a new agreement, or a new version of one (an amendment).")
+                .WithExample("agreements", "apply", "examples/agreements/microsoft-openai-2025-10.yaml");
+            b.AddCommand<AgreementListCommand>("list")
+                .WithDescription("List agreements with their versions.")
+                .WithExample("agreements", "list");
+            b.AddCommand<AgreementShowCommand>("show")
+                .WithDescription("Show an agreement: every version and clause.")
+                .WithExample("agreements", "show", "microsoft-openai");
+            b.AddCommand<AgreementDiffCommand>("diff")
+                .WithDescription("What changed between two versions, clause by clause: added, removed, changed (field before → after).")
+                .WithExample("agreements", "diff", "microsoft-openai")
+                .WithExample("agreements", "diff", "microsoft-openai", "1", "2");
+        });
+        config.AddCommand<ProvidersCommand>("providers")
+            .WithDescription("List the providers the broker sources from, with their regions and list prices.")
+            .WithExample("providers");
+        config.AddBranch("requests", b =>
+        {
+            b.SetDescription("Submit, list, show (with the timeline) and cancel capacity requests.");
+            b.AddExample("requests", "submit", "requests.yaml");
+            b.AddCommand<RequestSubmitCommand>("submit")
+                .WithDescription("Submit every request of a requests file; safe to re-run (idempotency key = the request's idempotency-key or id).")
+                .WithExample("requests", "submit", "requests.yaml");
+            b.AddCommand<RequestListCommand>("list")
+                .WithDescription("List requests, newest first, with filters; --all follows the pages.")
+                .WithExample("requests", "list", "--state", "awaiting-offer")
+                .WithExample("requests", "list", "--customer", "openai", "--all", "--json");
+            b.AddCommand<RequestShowCommand>("show")
+                .WithDescription("Show a request and its timeline: at, event, who, detail.")
+                .WithExample("requests", "show", "r-001");
+            b.AddCommand<RequestCancelCommand>("cancel")
+                .WithDescription("Cancel a request that is still in flight.")
+                .WithExample("requests", "cancel", "r-001");
+        });
+        config.AddBranch("offers", b =>
+        {
+            b.SetDescription("For providers: list, accept and decline offers (first refusal, exclusivity).");
+            b.AddExample("offers", "list");
+            b.AddCommand<OfferListCommand>("list")
+                .WithDescription("List open offers (a provider key sees its own); --all includes answered ones.")
+                .WithExample("offers", "list")
+                .WithExample("offers", "list", "--all");
+            b.AddCommand<OfferAcceptCommand>("accept")
+                .WithDescription("Accept an offer, all of it or --gpus N of it.")
+                .WithExample("offers", "accept", "r-001-o1")
+                .WithExample("offers", "accept", "r-001-o1", "--gpus", "16384");
+            b.AddCommand<OfferDeclineCommand>("decline")
+                .WithDescription("Decline an offer.")
+                .WithExample("offers", "decline", "r-001-o1", "--reason", "no free H100 in eastus");
+        });
+        config.AddBranch("quotes", b =>
+        {
+            b.SetDescription("For providers: list quote requests, answer with a quote or decline.");
+            b.AddExample("quotes", "list");
+            b.AddCommand<QuoteListCommand>("list")
+                .WithDescription("List open quote requests (a provider key sees its own); --all includes answered ones.")
+                .WithExample("quotes", "list");
+            b.AddCommand<QuoteSubmitCommand>("submit")
+                .WithDescription("Quote for a request: GPUs and a price per GPU-hour.")
+                .WithExample("quotes", "submit", "r-001", "--gpus", "8192", "--price", "3.10 USD")
+                .WithExample("quotes", "submit", "r-001", "--gpus", "8192", "--price", "3.10 USD", "--valid-until", "2025-02-05T00:00:00Z");
+            b.AddCommand<QuoteDeclineCommand>("decline")
+                .WithDescription("Decline to quote for a request.")
+                .WithExample("quotes", "decline", "r-001");
+        });
+        config.AddBranch("reservations", b =>
+        {
+            b.SetDescription("For providers: confirm or fail the reservation of an award.");
+            b.AddExample("reservations", "list");
+            b.AddCommand<ReservationListCommand>("list")
+                .WithDescription("List awards waiting for their reservation; --all includes answered ones.")
+                .WithExample("reservations", "list");
+            b.AddCommand<ReservationConfirmCommand>("confirm")
+                .WithDescription("Confirm that an award's capacity is reserved.")
+                .WithExample("reservations", "confirm", "r-001", "1");
+            b.AddCommand<ReservationFailCommand>("fail")
+                .WithDescription("Report that an award cannot be reserved (the broker sources the GPUs elsewhere).")
+                .WithExample("reservations", "fail", "r-001", "1", "--reason", "rack failed acceptance");
+        });
+        config.AddBranch("clauses", b =>
+        {
+            b.SetDescription("Clause status: in force until when, terminated by which trigger, trigger progress.");
+            b.AddExample("clauses", "status");
+            b.AddCommand<ClauseStatusCommand>("status")
+                .WithDescription("Every clause's status as of now or --as-of, with trigger progress bars.")
+                .WithExample("clauses", "status")
+                .WithExample("clauses", "status", "--as-of", "2030-06-01", "--agreement", "microsoft-openai");
+        });
+        config.AddBranch("ledger", b =>
+        {
+            b.SetDescription("Financial reports, adjustments, revenue share statements and spend commitments.");
+            b.AddExample("ledger", "statement", "--payee", "microsoft");
+            b.AddCommand<LedgerReportCommand>("report")
+                .WithDescription("Record a period's revenue and profit (once per period); prints the accruals and trigger firings.")
+                .WithExample("ledger", "report", "--customer", "openai", "--from", "2025-01-01", "--to", "2025-02-01", "--revenue", "1000000000 USD", "--profit", "-200000000 USD");
+            b.AddCommand<LedgerAdjustCommand>("adjust")
+                .WithDescription("Correct a recorded period with explicit deltas and a reason.")
+                .WithExample("ledger", "adjust", "--customer", "openai", "--period-start", "2025-01-01", "--revenue-delta", "-1000000 USD", "--profit-delta", "0 USD", "--reason", "restated after audit");
+            b.AddCommand<LedgerStatementCommand>("statement")
+                .WithDescription("A payee's revenue share statement; --csv FILE also writes it as CSV.")
+                .WithExample("ledger", "statement", "--payee", "microsoft")
+                .WithExample("ledger", "statement", "--payee", "microsoft", "--from", "2025-01-01", "--to", "2026-01-01", "--csv", "statement.csv");
+            b.AddCommand<LedgerCommitmentsCommand>("commitments")
+                .WithDescription("Spend commitments: spent, remaining, progress and projected shortfall.")
+                .WithExample("ledger", "commitments", "--as-of", "2026-01-01");
+        });
+        config.AddBranch("audit", b =>
+        {
+            b.SetDescription("Verify the log (hash chains, digest, invariants) and take digests to keep elsewhere.");
+            b.AddExample("audit", "verify", "--db", "broker.db", "--digest", "digest.json");
+            b.AddCommand<AuditVerifyCommand>("verify")
+                .WithDescription("Verify every hash chain, the digest if given, and the invariants; exit 1 naming each finding.")
+                .WithExample("audit", "verify")
+                .WithExample("audit", "verify", "--db", "broker.db", "--digest", "digest.json");
+            b.AddCommand<AuditDigestCommand>("digest")
+                .WithDescription("Take the log's digest now; keep the file outside the database.")
+                .WithExample("audit", "digest", "--out", "digest.json")
+                .WithExample("audit", "digest", "--db", "broker.db", "--out", "digest.json");
+        });
+        config.AddBranch("keys", b =>
+        {
+            b.SetDescription("API keys: create (shown once), list, revoke. --db works on the database directly (the first admin key).");
+            b.AddExample("keys", "create", "--role", "admin", "--db", "broker.db");
+            b.AddCommand<KeyCreateCommand>("create")
+                .WithDescription("Create a key with a role: admin, auditor, customer:ID or provider:ID. The key is printed once.")
+                .WithExample("keys", "create", "--role", "admin", "--db", "broker.db")
+                .WithExample("keys", "create", "--role", "provider:azure", "--note", "Azure capacity desk");
+            b.AddCommand<KeyListCommand>("list")
+                .WithDescription("List keys: ids, roles, notes (never the keys).")
+                .WithExample("keys", "list");
+            b.AddCommand<KeyRevokeCommand>("revoke")
+                .WithDescription("Revoke a key.")
+                .WithExample("keys", "revoke", "1a2b3c4d5e");
+        });
     }
 
     private static int HandleException(Exception ex)
     {
+        // Errors go to stderr, so '--json' output on stdout stays parseable and scripts see only data there;
+        // redirected, each error stays one unwrapped line that a script can grep.
+        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        void Report(string colour, string label, string message)
+        {
+            if (Console.IsErrorRedirected)
+            {
+                Console.Error.WriteLine($"{label} {message}");
+            }
+            else
+            {
+                error.MarkupLine($"[{colour}]{label}[/] {Markup.Escape(message)}");
+            }
+        }
+
         switch (ex)
         {
             case UserInputException or CommandParseException or CommandRuntimeException:
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                Report("red", "error:", ex.Message);
                 return ExitCodes.UserError;
             case OperationCanceledException:
-                AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+                Report("yellow", "cancelled", string.Empty);
                 return ExitCodes.UserError;
             default:
-                AnsiConsole.MarkupLineInterpolated($"[red]internal failure:[/] {ex.GetType().Name}: {ex.Message}");
-                AnsiConsole.MarkupLine("[grey]This is a bug or an environment problem, not your input. Run again with BROKER_DEBUG=1 for the stack trace.[/]");
+                Report("red", "internal failure:", $"{ex.GetType().Name}: {ex.Message}");
+                Report("grey", "note:", "this is a bug or an environment problem, not your input. Run again with BROKER_DEBUG=1 for the stack trace.");
                 if (Environment.GetEnvironmentVariable("BROKER_DEBUG") == "1")
                 {
-                    AnsiConsole.WriteException(ex);
+                    error.WriteException(ex);
                 }
 
                 return ExitCodes.InternalFailure;

@@ -39,6 +39,19 @@ public sealed class BrokerClient : IDisposable
     public Task<JsonElement> PostAsync(string path, object? body, CancellationToken ct, IReadOnlyDictionary<string, string>? headers = null) =>
         SendAsync(HttpMethod.Post, path, body is null ? null : new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"), headers, ct);
 
+    /// <summary>Posts <paramref name="body"/> and also says whether the server answered from its idempotency record (<c>Idempotent-Replayed</c>).</summary>
+    public async Task<(JsonElement Body, bool Replayed)> PostIdempotentAsync(string path, object body, string idempotencyKey, CancellationToken ct)
+    {
+        var (text, headers) = await SendCoreAsync(
+            HttpMethod.Post,
+            path,
+            new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+            new Dictionary<string, string> { ["Idempotency-Key"] = idempotencyKey },
+            ct);
+        var replayed = headers.TryGetValues("Idempotent-Replayed", out var values) && values.Contains("true", StringComparer.OrdinalIgnoreCase);
+        return (Parse(text), replayed);
+    }
+
     public Task<JsonElement> PostRawAsync(string path, string body, string contentType, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, path, new StringContent(body, Encoding.UTF8, contentType), null, ct);
 
@@ -47,6 +60,11 @@ public sealed class BrokerClient : IDisposable
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, IReadOnlyDictionary<string, string>? headers, CancellationToken ct)
     {
         var text = await SendTextAsync(method, path, content, headers, ct);
+        return Parse(text);
+    }
+
+    private static JsonElement Parse(string text)
+    {
         if (string.IsNullOrWhiteSpace(text))
         {
             return default;
@@ -56,7 +74,10 @@ public sealed class BrokerClient : IDisposable
         return doc.RootElement.Clone();
     }
 
-    private async Task<string> SendTextAsync(HttpMethod method, string path, HttpContent? content, IReadOnlyDictionary<string, string>? headers, CancellationToken ct)
+    private async Task<string> SendTextAsync(HttpMethod method, string path, HttpContent? content, IReadOnlyDictionary<string, string>? headers, CancellationToken ct) =>
+        (await SendCoreAsync(method, path, content, headers, ct)).Text;
+
+    private async Task<(string Text, System.Net.Http.Headers.HttpResponseHeaders Headers)> SendCoreAsync(HttpMethod method, string path, HttpContent? content, IReadOnlyDictionary<string, string>? headers, CancellationToken ct)
     {
         using var message = new HttpRequestMessage(method, path) { Content = content };
         foreach (var (name, value) in headers ?? new Dictionary<string, string>())
@@ -71,7 +92,11 @@ public sealed class BrokerClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            throw new UserInputException($"the broker at {_http.BaseAddress} is not reachable ({ex.Message}); start it with 'broker serve' or pass --server URL");
+            throw new UserInputException($"the broker at {_http.BaseAddress} is not reachable ({ex.Message}); start one with 'broker serve' (or 'broker serve --demo'), or point at yours with --server URL or BROKER_SERVER");
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new UserInputException($"the broker at {_http.BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s; check that it is running and reachable");
         }
 
         using (response)
@@ -79,7 +104,7 @@ public sealed class BrokerClient : IDisposable
             var text = await response.Content.ReadAsStringAsync(ct);
             if (response.IsSuccessStatusCode)
             {
-                return text;
+                return (text, response.Headers);
             }
 
             throw new UserInputException(Describe(response.StatusCode, text));

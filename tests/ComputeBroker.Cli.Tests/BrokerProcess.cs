@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+
+namespace ComputeBroker.Cli.Tests;
+
+/// <summary>What one run of the CLI did: its exit code and everything it printed.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public JsonElement Json()
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(Stdout);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new Xunit.Sdk.XunitException($"stdout is not JSON ({ex.Message}):\n{this}");
+        }
+    }
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>
+/// Runs the built <c>broker</c> as a child process (<c>dotnet broker.dll ...</c>), the way users and scripts
+/// run it: real argument parsing, real exit codes, output redirected (so no colours, 180 columns).
+/// </summary>
+public static class BrokerProcess
+{
+    private static readonly string[] Inherited = ["BROKER_SERVER", "BROKER_API_KEY", "BROKER_ADMIN_KEY", "BROKER_DEBUG"];
+
+    /// <summary>The CLI's build output, found next to the source (the test project builds it first).</summary>
+    public static string Dll { get; } = Locate();
+
+    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string?> environment, string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in Inherited)
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["NO_COLOR"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"broker {string.Join(' ', args)} did not finish within 2 minutes");
+        }
+
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    private static string Locate()
+    {
+        var path = typeof(BrokerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BrokerDll").Value!;
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"the CLI is not built at {path}; build src/ComputeBroker.Cli in the same configuration as the tests");
+    }
+}
