@@ -117,28 +117,20 @@ public sealed class WebhookOutbox : IAsyncDisposable
     /// </summary>
     public async Task InsertAsync(DbTransaction transaction, IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
     {
-        await using var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText =
-            """
-            INSERT INTO webhook_outbox (provider, webhook_id, type, request_id, payload, attempts, give_up_after, next_attempt_at, state, created_at)
-            VALUES (@provider, @webhook_id, @type, @request_id, @payload, 0, @give_up_after, @created_at, 'pending', @created_at)
-            """;
-        var provider = Add(command, "provider", null);
-        var id = Add(command, "webhook_id", null);
-        var type = Add(command, "type", null);
-        var request = Add(command, "request_id", null);
-        var payload = Add(command, "payload", null);
-        Add(command, "give_up_after", MaxAttempts);
-        var created = Add(command, "created_at", null);
         foreach (var m in messages)
         {
-            provider.Value = m.Provider.Value;
-            id.Value = m.WebhookId;
-            type.Value = m.Type;
-            request.Value = (object?)m.Request?.Value ?? DBNull.Value;
-            payload.Value = m.Payload;
-            created.Value = Instant(m.CreatedAt);
+            await using var command = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO webhook_outbox (provider, webhook_id, type, request_id, payload, attempts, give_up_after, next_attempt_at, state, created_at)
+                VALUES (@provider, @webhook_id, @type, @request_id, @payload, 0, @give_up_after, @created_at, 'pending', @created_at)
+                """);
+            Add(command, "provider", m.Provider.Value);
+            Add(command, "webhook_id", m.WebhookId);
+            Add(command, "type", m.Type);
+            Add(command, "request_id", m.Request?.Value);
+            Add(command, "payload", m.Payload);
+            Add(command, "give_up_after", MaxAttempts);
+            Add(command, "created_at", Instant(m.CreatedAt));
             await command.ExecuteNonQueryAsync(ct);
         }
     }
