@@ -48,6 +48,17 @@ public static class BrokerApp
                 .WithDescription("Check agreement, provider and request files and report every problem with its path and fix.")
                 .WithExample("validate", "examples/agreements/microsoft-openai-2025-01.yaml", "examples/providers.yaml");
             ConfigureClientVerbs(config);
+            config.AddBranch("deliveries", deliveries =>
+            {
+                deliveries.SetDescription("The webhook delivery log: what was sent to webhook providers, each attempt, and redelivery.");
+                deliveries.AddCommand<DeliveriesListCommand>("list").WithDescription("List webhooks sent to providers, newest first.")
+                    .WithExample("deliveries", "list", "--provider", "azure", "--state", "failed");
+                deliveries.AddCommand<DeliveriesShowCommand>("show").WithDescription("Show one webhook: its body and every delivery attempt.");
+                deliveries.AddCommand<DeliveriesRedeliverCommand>("redeliver").WithDescription("Send a webhook again now, with a fresh round of retries (admin key).");
+            });
+            config.AddCommand<ProviderSimCommand>("provider-sim")
+                .WithDescription("Run a reference webhook provider: verifies the broker's signed webhooks and answers offers, quotes and reservations through the API.")
+                .WithExample("provider-sim", "--listen", "http://127.0.0.1:7001", "--provider", "azure", "--secret", "whsec_...", "--server", "http://127.0.0.1:5080", "--key", "cbk_...");
         });
 
         return await app.RunAsync(JoinNegativeValues(args)).ConfigureAwait(false);

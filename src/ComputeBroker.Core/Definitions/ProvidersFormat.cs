@@ -10,7 +10,7 @@ internal static class ProvidersFormat
 {
     private static readonly string[] RootKeys = ["kind", "policy", "providers"];
     private static readonly string[] PolicyKeys = ["exclusive-response-window", "quote-window", "reservation-window", "quote-validity"];
-    private static readonly string[] ProviderKeys = ["id", "name", "connector", "url", "regions", "prices", "capacity", "answers"];
+    private static readonly string[] ProviderKeys = ["id", "name", "connector", "url", "secret", "previous-secret", "regions", "prices", "capacity", "answers"];
     private static readonly string[] PriceKeys = ["accelerator", "region", "price"];
     private static readonly string[] CapacityKeys = ["accelerator", "region", "gpus", "from", "ramp-until"];
     private static readonly string[] AnswerKeys = ["latency", "reliability", "decline-classes", "accept-partial", "reservation-failure-rate"];
@@ -83,24 +83,48 @@ internal static class ProvidersFormat
         var name = map.Text("name") ?? id;
         var connector = map.Choice("connector", ["simulated", "webhook"], "connector") ?? "simulated";
         Uri? url = null;
+        WebhookSigning? signing = null;
         if (connector == "webhook")
         {
             var text = map.Text("url", "the https:// URL the broker sends signed webhooks to");
             if (text is not null)
             {
-                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttps)
+                // Plain http only on the loopback interface: a provider simulator or a test on the same machine.
+                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && (parsed.Scheme == Uri.UriSchemeHttps || (parsed.Scheme == Uri.UriSchemeHttp && parsed.IsLoopback)))
                 {
                     url = parsed;
                 }
                 else
                 {
-                    map.Error("url", $"'{text}' is not an https:// URL; webhooks carry offers and quotes, so give an https:// address");
+                    map.Error("url", $"'{text}' is not an https:// URL; webhooks carry offers and quotes, so give an https:// address (http:// is allowed on loopback only)");
                 }
             }
+
+            var secret = map.Text("secret", "the signing secret: whsec_ followed by base64 (e.g. from 'openssl rand -base64 32'), or env:NAME to read it from an environment variable");
+            var previous = map.Text("previous-secret");
+            foreach (var (key, value) in new[] { ("secret", secret), ("previous-secret", previous) })
+            {
+                if (value is not null && WebhookSigning.Check(value) is { } problem)
+                {
+                    // The message never repeats the value: it may be a real secret.
+                    map.Error(key, problem);
+                }
+            }
+
+            if (secret is not null && WebhookSigning.Check(secret) is null && (previous is null || WebhookSigning.Check(previous) is null))
+            {
+                signing = new WebhookSigning(secret, previous);
+            }
         }
-        else if (map.Has("url"))
+        else
         {
-            map.Error("url", "applies only to webhook connectors; remove it or set connector: webhook");
+            foreach (var key in new[] { "url", "secret", "previous-secret" })
+            {
+                if (map.Has(key))
+                {
+                    map.Error(key, "applies only to webhook connectors; remove it or set connector: webhook");
+                }
+            }
         }
 
         var regions = map.Names("regions") ?? [];
@@ -165,7 +189,7 @@ internal static class ProvidersFormat
         var answers = ReadAnswers(map);
         return diagnostics.Count > before
             ? null
-            : new ProviderDefinition(new ProviderId(id!), name!, connector == "webhook" ? ConnectorKind.Webhook : ConnectorKind.Simulated, regions, prices, capacity, answers!, url);
+            : new ProviderDefinition(new ProviderId(id!), name!, connector == "webhook" ? ConnectorKind.Webhook : ConnectorKind.Simulated, regions, prices, capacity, answers!, url, signing);
     }
 
     /// <summary>A region named by a price or capacity entry must be one of the provider's regions, when it lists any.</summary>

@@ -64,7 +64,8 @@ public sealed record ProviderDefinition(
     IReadOnlyList<ProviderPrice> Prices,
     IReadOnlyList<CapacityChange> Capacity,
     AnswerPolicy Policy,
-    Uri? WebhookUrl = null)
+    Uri? WebhookUrl = null,
+    WebhookSigning? Signing = null)
 {
     /// <summary>
     /// The lowest list price for the request's accelerator in one of its regions, in the request's
@@ -95,6 +96,46 @@ public sealed record ProviderDefinition(
 
     /// <summary>True when the provider sells the request's accelerator in a region the request allows.</summary>
     public bool CanServe(CapacityRequest request) => ListPrice(request) is not null;
+}
+
+/// <summary>
+/// How a webhook provider's messages are signed: its secret (<c>whsec_</c> + base64, or <c>env:NAME</c> naming an
+/// environment variable that holds one) and, during a rotation, the previous secret, so both signatures are sent.
+/// The secrets never appear in <see cref="ToString"/>, so a provider logged or printed does not leak them.
+/// </summary>
+public sealed record WebhookSigning(string Secret, string? PreviousSecret = null)
+{
+    public const string SecretPrefix = "whsec_";
+    public const string EnvironmentPrefix = "env:";
+
+    /// <summary>Null when <paramref name="text"/> is a usable secret or reference, else what is wrong with it.</summary>
+    public static string? Check(string text)
+    {
+        if (text.StartsWith(EnvironmentPrefix, StringComparison.Ordinal))
+        {
+            var name = text[EnvironmentPrefix.Length..];
+            return name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+                ? null
+                : $"'{text}' does not name an environment variable; write env:NAME with letters, digits and '_'";
+        }
+
+        if (!text.StartsWith(SecretPrefix, StringComparison.Ordinal))
+        {
+            return "is not a webhook secret; give whsec_ followed by base64 (generate one with 'openssl rand -base64 32'), or env:NAME";
+        }
+
+        try
+        {
+            var key = Convert.FromBase64String(text[SecretPrefix.Length..]);
+            return key.Length is >= 24 and <= 64 ? null : $"decodes to {key.Length} bytes; a secret is 24 to 64 random bytes in base64 (e.g. 'openssl rand -base64 32')";
+        }
+        catch (FormatException)
+        {
+            return "is not whsec_ followed by valid base64; generate one with 'openssl rand -base64 32'";
+        }
+    }
+
+    public override string ToString() => PreviousSecret is null ? "WebhookSigning { secret: *** }" : "WebhookSigning { secret: ***, previous-secret: *** }";
 }
 
 /// <summary>The providers the broker knows, in a stable order (by id).</summary>

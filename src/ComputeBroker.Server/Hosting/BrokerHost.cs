@@ -22,6 +22,7 @@ public static partial class BrokerHost
     public static async Task<WebApplication> BuildAsync(ServeOptions options, CancellationToken ct)
     {
         var store = await EventStoreFactory.OpenAsync(options.Database, ct);
+        var webhooks = await Webhooks.BrokerWebhooks.OpenAsync(options.Database, options.Providers, options.Webhooks, ct);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -39,7 +40,10 @@ public static partial class BrokerHost
         builder.Services.AddSingleton<TimeProvider>(options.Clock);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new BrokerService(
-            store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed));
+            store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed)
+        {
+            Webhooks = webhooks.WithLogger(sp.GetRequiredService<ILogger<Webhooks.WebhookDelivery>>()),
+        });
         builder.Services.AddHostedService<BrokerLifetime>();
         if (options.DemoTraffic)
         {
@@ -69,6 +73,7 @@ public static partial class BrokerHost
         KeyEndpoints.Map(v1);
         StatsEndpoints.Map(v1);
         DashboardEndpoints.Map(app);
+        DeliveryEndpoints.Map(v1);
         app.MapFallback("/v1/{**rest}", (HttpContext http) => Problems.NotFound($"there is no endpoint {http.Request.Method} {http.Request.Path}; see /docs for the API reference"));
         return app;
     }

@@ -33,6 +33,9 @@ public sealed record ServeOptions
 
     public int Seed { get; init; } = 1;
 
+    /// <summary>How webhooks to webhook providers are delivered (retries, timeouts, the delivery clock).</summary>
+    public global::ComputeBroker.Server.Webhooks.WebhookOptions Webhooks { get; init; } = new();
+
     /// <summary>Where the demo keeps its admin key (readable by the owner only), so a restart can show it again.</summary>
     public string? AdminKeyFile { get; init; }
 }

@@ -5,6 +5,7 @@ using ComputeBroker.Domain;
 using ComputeBroker.Ledger;
 using ComputeBroker.Providers;
 using ComputeBroker.Server.Security;
+using ComputeBroker.Server.Webhooks;
 using ComputeBroker.Sourcing;
 using ComputeBroker.Storage;
 using Microsoft.Extensions.Logging;
@@ -65,6 +66,9 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     public IEventStore Store => _store;
 
+    /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
+    public BrokerWebhooks? Webhooks { get; init; }
+
     /// <summary>Reads the log into the projection, restores simulated inventory, re-arms every deadline and starts the runners.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
@@ -79,6 +83,7 @@ public sealed partial class BrokerService : IAsyncDisposable
         }
 
         _scheduler.Start();
+        Webhooks?.Start();
         _poll = Task.Run(() => PollAsync(_stop.Token), CancellationToken.None);
     }
 
@@ -150,7 +155,7 @@ public sealed partial class BrokerService : IAsyncDisposable
             AppendResult result;
             try
             {
-                result = (await _commits.AppendAsync(appends, ct)).EnsureCommitted();
+                result = (await _commits.AppendAsync(appends, Webhooks?.Outgoing(state, 0, decision.Events), ct)).EnsureCommitted();
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
             {
@@ -362,7 +367,8 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 try
                 {
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], ct)).EnsureCommitted();
+                    var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], outgoing, ct)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, ct);
                     if (state.IsClosed)
@@ -459,6 +465,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     private async Task AfterCommitAsync(RequestState state, IReadOnlyList<SourcingEvent> events, AppendResult result, CancellationToken ct)
     {
         await ApplyCommittedAsync(result, ct);
+        Webhooks?.Delivery.Wake();
         foreach (var e in events)
         {
             React(state, e);
@@ -736,6 +743,11 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         await _scheduler.DisposeAsync();
         await _commits.DisposeAsync();
+        if (Webhooks is not null)
+        {
+            await Webhooks.DisposeAsync();
+        }
+
         _stop.Dispose();
     }
 

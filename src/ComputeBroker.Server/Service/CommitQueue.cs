@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using ComputeBroker.Storage;
 
@@ -7,7 +8,9 @@ namespace ComputeBroker.Server.Service;
 /// Group commit: appends from concurrent decisions that arrive while a commit is running are written
 /// together in the next transaction, so many decisions share one durable commit (one fsync). Each caller
 /// still gets exactly its own outcome: if the combined append meets a conflict, every append in the group
-/// is retried on its own, so only the one that really conflicts sees it. Thread-safe.
+/// is retried on its own, so only the one that really conflicts sees it. An append may carry writes of its own
+/// (an outbox) that run in the same transaction as its events: the combined transaction runs every member's,
+/// and the one-by-one fallback runs each with its own append only. Thread-safe.
 /// </summary>
 public sealed class CommitQueue : IAsyncDisposable
 {
@@ -27,9 +30,16 @@ public sealed class CommitQueue : IAsyncDisposable
     }
 
     /// <summary>Appends as one atomic unit, committed together with whatever else is queued.</summary>
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct) =>
+        AppendAsync(appends, null, ct);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(IReadOnlyList{StreamAppend}, CancellationToken)"/>, and runs <paramref name="inTransaction"/>
+    /// in the transaction that commits these events (see <see cref="IEventStore"/>): its rows commit if and only if the events do.
+    /// </summary>
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct)
     {
-        var pending = new Pending(appends, ct);
+        var pending = new Pending(appends, inTransaction, ct);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromException<AppendResult>(new ObjectDisposedException(nameof(CommitQueue)));
     }
 
@@ -67,7 +77,15 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             try
             {
-                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), CancellationToken.None);
+                var writes = group.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
+                Func<DbTransaction, CancellationToken, Task>? all = writes.Length == 0 ? null : async (transaction, token) =>
+                {
+                    foreach (var write in writes)
+                    {
+                        await write(transaction, token);
+                    }
+                };
+                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), all, CancellationToken.None);
                 if (combined.IsCommitted)
                 {
                     _committed(combined.Events);
@@ -90,7 +108,7 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             try
             {
-                var result = await _store.AppendAsync(pending.Appends, CancellationToken.None);
+                var result = await _store.AppendAsync(pending.Appends, pending.InTransaction, CancellationToken.None);
                 if (result.IsCommitted)
                 {
                     _committed(result.Events);
@@ -111,7 +129,7 @@ public sealed class CommitQueue : IAsyncDisposable
         await _writer;
     }
 
-    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, CancellationToken Cancellation)
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, Func<DbTransaction, CancellationToken, Task>? InTransaction, CancellationToken Cancellation)
     {
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -63,7 +63,7 @@ public sealed class ProvidersReaderTests
     [Fact]
     public void ReadProviders_WebhookWithHttpsUrl_KeepsTheUrl()
     {
-        var file = Clean(Read("{ id: acme, connector: webhook, url: 'https://acme.example/hooks' }"));
+        var file = Clean(Read("{ id: acme, connector: webhook, url: 'https://acme.example/hooks', secret: env:ACME_WEBHOOK_SECRET }"));
 
         Assert.Equal(ConnectorKind.Webhook, file.Providers[0].Connector);
         Assert.Equal(new Uri("https://acme.example/hooks"), file.Providers[0].WebhookUrl);
