@@ -38,6 +38,7 @@ function inbox(main, ctx) {
     reservations: h('p', { class: 'muted' }, 'No reservations to confirm.'),
   };
   const history = h('tbody');
+  const noHistory = h('p', { class: 'muted' }, 'Nothing answered yet.');
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const shown = { offers: PAGE, quotes: PAGE, reservations: PAGE };
   const more = {
@@ -58,7 +59,8 @@ function inbox(main, ctx) {
       h('table', { class: 'data compact' },
         h('caption', { class: 'visually-hidden' }, 'Offers already answered or closed, newest first'),
         h('thead', null, h('tr', null, ['Offer', 'Request', 'Kind', 'GPUs', 'Outcome', 'Accepted', 'Reason', 'Offered'].map((x) => h('th', { scope: 'col' }, x)))),
-        history)));
+        history),
+      noHistory));
 
   let lastSummary = '';
 
@@ -82,6 +84,7 @@ function inbox(main, ctx) {
     const text = `${offers.length} open offers, ${quotes.length} quote requests, ${reservations.length} reservations waiting.`;
     if (text !== lastSummary) { summary.textContent = text; lastSummary = text; }
     const answered = all.filter((o) => o.state !== 'open').sort((a, b) => b.offeredAt.localeCompare(a.offeredAt)).slice(0, 15);
+    noHistory.hidden = answered.length > 0;
     syncRows(history, answered, (o) => o.id, (o) => h('tr', null,
       h('td', null, o.id), h('td', null, o.requestId), h('td', null, o.kind), h('td', { class: 'num' }, fmtInt(o.gpus)),
       h('td', null, badge(o.state)), h('td', { class: 'num' }, o.acceptedGpus ? fmtInt(o.acceptedGpus) : '—'),

@@ -15,7 +15,7 @@ export function mount(main, { onSignedIn, message }) {
       input,
       h('p', { id: 'key-hint', class: 'hint' },
         'Paste a key (cbk_…). ', h('code', null, 'broker serve --demo'), ' writes an admin key to ', h('code', null, '<db>.admin-key'),
-        '; an admin creates others with ', h('code', null, 'broker keys create --role provider:azure'), '.')),
+        '; an admin creates others (roles admin, auditor, customer:ID, provider:ID) with ', h('code', null, 'POST /v1/keys'), '.')),
     error,
     h('div', { class: 'actions' }, button));
 
