@@ -30,14 +30,16 @@ public sealed class BrokerServer : IAsyncDisposable
           - id: azure
             name: Microsoft Azure
             connector: webhook
-            url: https://azure.example.invalid/broker-hooks
+            url: https://127.0.0.1:9/azure
+            secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
             regions: [eastus, westus3]
             prices:
               - { accelerator: H100, price: 12.29 USD }
           - id: coreweave
             name: CoreWeave
             connector: webhook
-            url: https://coreweave.example.invalid/broker-hooks
+            url: https://127.0.0.1:9/coreweave
+            secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
             regions: [us-east-04, eastus]
             prices:
               - { accelerator: H100, price: 3.00 USD }

@@ -41,7 +41,8 @@ public sealed class TriggerTests
         Assert.Equal(Q3, fired.EffectiveAt);                 // the end of Q2, not the instant it was reported
         Assert.Equal(Q3.AddDays(15), fired.At);              // when the report was recorded
         Assert.Equal([IpAccessId], fired.Terminates);
-        Assert.Equal([new ClauseTermination(MicrosoftOpenAi, IpAccessId, Q3, TriggerId)], fired.Terminations);
+        // Effective at the end of Q2, known from the instant the report was recorded.
+        Assert.Equal([new ClauseTermination(MicrosoftOpenAi, IpAccessId, Q3, TriggerId, RecordedAt: Q3.AddDays(15))], fired.Terminations);
         Assert.Same(fired, run.State.FiredTrigger(MicrosoftOpenAi, TriggerId));
     }
 

@@ -32,6 +32,7 @@ public static class Examples
             name: Microsoft Azure
             connector: webhook
             url: https://127.0.0.1:9/azure
+            secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
             regions: [eastus, westus3]
             prices:
               - { accelerator: H100, price: 12.29 USD }
@@ -41,6 +42,7 @@ public static class Examples
             name: Oracle Cloud Infrastructure
             connector: webhook
             url: https://127.0.0.1:9/oracle
+            secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
             regions: [us-chicago-1]
             prices:
               - { accelerator: H100, price: 10.00 USD }
@@ -50,6 +52,7 @@ public static class Examples
             name: CoreWeave
             connector: webhook
             url: https://127.0.0.1:9/coreweave
+            secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
             regions: [us-east-04]
             prices:
               - { accelerator: H100, price: 3.00 USD }
