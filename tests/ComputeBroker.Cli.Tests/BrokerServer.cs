@@ -141,6 +141,22 @@ public sealed class BrokerServer : IAsyncDisposable
         return directory;
     }
 
+    /// <summary>Deletes a directory from <see cref="NewDirectory"/>; best effort, a leftover temp file fails no test.</summary>
+    public static void DeleteDirectory(string directory)
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Runs the CLI against this server with the admin key.</summary>
     public Task<CliResult> RunAsync(params string[] args) => RunAsAsync(AdminKey, args);
 
@@ -190,7 +206,11 @@ public sealed class SharedServer : IAsyncLifetime
 
     public async Task InitializeAsync() => Server = await BrokerServer.StartAsync();
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        BrokerServer.DeleteDirectory(Server.Directory);
+    }
 }
 
 [CollectionDefinition(Name)]

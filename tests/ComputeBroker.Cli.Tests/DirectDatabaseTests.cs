@@ -3,15 +3,19 @@ using Microsoft.Data.Sqlite;
 namespace ComputeBroker.Cli.Tests;
 
 /// <summary>The verbs that work on the database with no server: the first admin key, and the audit.</summary>
-public sealed class DirectDatabaseTests
+public sealed class DirectDatabaseTests : IDisposable
 {
+    private readonly string _directory = BrokerServer.NewDirectory();
+
+    public void Dispose() => BrokerServer.DeleteDirectory(_directory);
+
     private static Task<CliResult> RunInAsync(string directory, params string[] args) =>
         BrokerProcess.RunAsync(new Dictionary<string, string?>(), directory, args);
 
     [Fact]
     public async Task KeysCreateWithDb_OnANewDatabase_MakesTheFirstAdminKey_ThatTheServerThenAccepts()
     {
-        var directory = BrokerServer.NewDirectory();
+        var directory = _directory;
 
         var created = await RunInAsync(directory, "keys", "create", "--role", "admin", "--note", "first admin", "--db", "broker.db");
         var key = created.Stdout.Split('\n').Single(l => l.StartsWith("cbk_", StringComparison.Ordinal)).Trim();
@@ -32,7 +36,7 @@ public sealed class DirectDatabaseTests
     [Fact]
     public async Task KeysCreateWithDb_Json_PrintsTheKeyRecord_AndRevokeWithDbRevokesItOnce()
     {
-        var directory = BrokerServer.NewDirectory();
+        var directory = _directory;
 
         var created = (await RunInAsync(directory, "keys", "create", "--role", "provider:azure", "--db", "broker.db", "--json")).Json();
         var id = created.GetProperty("id").GetString()!;
@@ -49,7 +53,7 @@ public sealed class DirectDatabaseTests
     [Fact]
     public async Task AuditVerifyWithDb_PassesOnACleanLog_AndFailsNamingTheStreamAfterARowIsChanged()
     {
-        var directory = BrokerServer.NewDirectory();
+        var directory = _directory;
         await using (var server = await BrokerServer.StartAsync(directory))
         {
             var file = server.WriteFile("tamper.yaml", RequestFiles.Of(RequestFiles.Request("r-tamper-1")));

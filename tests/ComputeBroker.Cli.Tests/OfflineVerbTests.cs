@@ -1,11 +1,15 @@
 namespace ComputeBroker.Cli.Tests;
 
 /// <summary>The verbs that need no server, and how the client verbs fail before or without one.</summary>
-public sealed class OfflineVerbTests
+public sealed class OfflineVerbTests : IDisposable
 {
+    private readonly string _directory = BrokerServer.NewDirectory();
+
+    public void Dispose() => BrokerServer.DeleteDirectory(_directory);
+
     private static readonly Dictionary<string, string?> NoEnvironment = [];
 
-    private static Task<CliResult> RunAsync(params string[] args) => BrokerProcess.RunAsync(NoEnvironment, Path.GetTempPath(), args);
+    private Task<CliResult> RunAsync(params string[] args) => BrokerProcess.RunAsync(NoEnvironment, _directory, args);
 
     [Fact]
     public async Task Demo_WithJson_PrintsParseableJsonWithTheSummaryAndEveryRequest()
@@ -21,7 +25,7 @@ public sealed class OfflineVerbTests
     [Fact]
     public async Task Validate_BrokenFile_ExitsOneNamingTheFileAndThePath()
     {
-        var file = Path.Combine(BrokerServer.NewDirectory(), "broken.yaml");
+        var file = Path.Combine(_directory, "broken.yaml");
         await File.WriteAllTextAsync(file, "kind: requests\nrequests:\n  - id: r-1\n    gpus: lots\n");
 
         var result = await RunAsync("validate", file);
@@ -87,8 +91,7 @@ public sealed class OfflineVerbTests
     [Fact]
     public async Task AuditVerify_DbThatDoesNotExist_ExitsOneInsteadOfCreatingAnEmptyLog()
     {
-        var directory = BrokerServer.NewDirectory();
-        var db = Path.Combine(directory, "missing.db");
+        var db = Path.Combine(_directory, "missing.db");
 
         var result = await RunAsync("audit", "verify", "--db", db);
 
