@@ -36,6 +36,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     private readonly Lock _randomGate = new();
     private readonly CancellationTokenSource _stop = new();
     private Task? _poll;
+    private int _disposed;
 
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
@@ -728,6 +729,12 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Called by the host's lifetime at stop and again by the container that owns the singleton.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         if (_poll is not null)
         {
