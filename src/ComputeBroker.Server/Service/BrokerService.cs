@@ -730,6 +730,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>Stops the runners and waits for writes in flight. Safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Called by the host's lifetime at stop and again by the container that owns the singleton.
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
