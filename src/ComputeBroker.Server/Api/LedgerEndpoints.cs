@@ -32,8 +32,8 @@ public static class LedgerEndpoints
 
         var start = body!.Instant("periodStart");
         var end = body.Instant("periodEnd");
-        var revenue = body.Money("revenue");
-        var profit = body.Money("profit");
+        var revenue = Bounded(body, "revenue", body.Money("revenue"));
+        var profit = Bounded(body, "profit", body.Money("profit"));
         if (!body.Ok)
         {
             return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
@@ -52,8 +52,8 @@ public static class LedgerEndpoints
         }
 
         var start = body!.Instant("periodStart");
-        var revenue = body.Money("revenueDelta");
-        var profit = body.Money("profitDelta");
+        var revenue = Bounded(body, "revenueDelta", body.Money("revenueDelta"));
+        var profit = Bounded(body, "profitDelta", body.Money("profitDelta"));
         var reason = body.String("reason");
         if (!body.Ok)
         {
@@ -155,6 +155,23 @@ public static class LedgerEndpoints
 
         return (body, customer, null);
     }
+
+    /// <summary>
+    /// Amounts are added up in the ledger (cumulative metrics, accruals); an amount near the decimal limit would overflow
+    /// there, so amounts are limited to 10^18, far beyond any real figure.
+    /// </summary>
+    private static Money? Bounded(JsonBody body, string field, Money? amount)
+    {
+        if (amount is { } money && Math.Abs(money.Amount) > MaxAmount)
+        {
+            body.Error(field, $"must be at most {MaxAmount:0} {money.Currency} (in absolute value)");
+            return null;
+        }
+
+        return amount;
+    }
+
+    private const decimal MaxAmount = 1_000_000_000_000_000_000m;
 
     private static DateTimeOffset? Instant(string? text, string field, List<FieldError> errors)
     {

@@ -13,6 +13,9 @@ namespace ComputeBroker.Server.Api;
 /// <summary><c>/v1/requests</c>: submit (idempotent), list, show with timeline, cancel.</summary>
 public static class RequestEndpoints
 {
+    /// <summary>The most a request may cost at its maximum price (10^18): far beyond any real order, far below decimal overflow.</summary>
+    private const decimal MaxRequestCost = 1_000_000_000_000_000_000m;
+
     private static readonly string[] SubmitFields =
         ["id", "customer", "workloadClass", "accelerator", "gpus", "earliestStart", "durationHours", "regions", "maxPrice", "neededBy", "allOrNothing"];
 
@@ -68,6 +71,18 @@ public static class RequestEndpoints
         var maxPrice = body.Money("maxPrice");
         var neededBy = body.Instant("neededBy");
         var allOrNothing = body.Bool("allOrNothing");
+        if (earliestStart is { } start && durationHours is { } hours && (DateTimeOffset.MaxValue - start).TotalHours < hours)
+        {
+            // The request's end (and every instant computed from it) must be a date the broker can represent.
+            body.Error("durationHours", $"the request would end after {DateTimeOffset.MaxValue:yyyy-MM-dd}; give an earlier earliestStart or fewer hours");
+        }
+
+        if (maxPrice is { } price && gpus is { } count && durationHours is { } duration && Math.Abs(price.Amount) > MaxRequestCost / count / duration)
+        {
+            // Spend is added up across allocations in the projection; a cost that overflows there would stop the broker.
+            body.Error("maxPrice", $"maxPrice × gpus × durationHours must be at most {MaxRequestCost:0} {price.Currency}; give a realistic maximum price");
+        }
+
         if (!body.Ok)
         {
             return Problems.Invalid("the request body has errors; fix the fields listed", body.Errors);

@@ -83,6 +83,19 @@ public sealed class LedgerEndpointTests(ApiBroker broker) : IClassFixture<ApiBro
         Assert.Equal("agi-trigger", ipAccess.Str("terminatedBy"));
     }
 
+    [Theory]
+    [InlineData("79228162514264337593543950335 USD", "1.00 USD", "revenue")]
+    [InlineData("1.00 USD", "-1000000000000000001 USD", "profit")]
+    public async Task Report_WithAnAmountTooLargeToAddUp_Is400Problem_AndChangesNothing(string revenue, string profit, string field)
+    {
+        var (customer, _) = await CustomerAsync();
+        var before = await broker.Broker.Service.Store.HeadAsync(CancellationToken.None);
+
+        await ReportAsync(customer, "2025-04-01", "2025-05-01", revenue, profit).ExpectProblemAsync(HttpStatusCode.BadRequest, field);
+
+        Assert.Equal(before.EventCount, (await broker.Broker.Service.Store.HeadAsync(CancellationToken.None)).EventCount);
+    }
+
     [Fact]
     public async Task Adjust_RecordedPeriod_Is201_AndAccruesTheDifference()
     {
@@ -110,6 +123,7 @@ public sealed class LedgerEndpointTests(ApiBroker broker) : IClassFixture<ApiBro
     [InlineData("""{"periodStart": "2025-03-01", "revenueDelta": "1.00 USD", "profitDelta": "0.00 USD", "reason": ""}""", "reason")]
     [InlineData("""{"periodStart": "2025-03-01", "revenueDelta": "+1", "profitDelta": "0.00 USD", "reason": "x"}""", "revenueDelta")]
     [InlineData("""{"periodStart": "2025-03-01", "revenueDelta": "1.00 EUR", "profitDelta": "0.00 USD", "reason": "x"}""", "revenueDelta")]
+    [InlineData("""{"periodStart": "2025-03-01", "revenueDelta": "1.00 USD", "profitDelta": "5000000000000000000 USD", "reason": "x"}""", "profitDelta")]
     public async Task Adjust_WithABadField_Is400Problem_NamingTheField(string body, string field)
     {
         var (customer, _) = await CustomerAsync();
