@@ -59,6 +59,9 @@ public sealed class VirtualBroker
 
     public int PendingActions => _queue.Count;
 
+    /// <summary>Timed actions scheduled since the broker was made (submissions, answers, deadlines): the event queue's workload.</summary>
+    public long ScheduledActions => _seq;
+
     public SimulatedProvider? Simulated(ProviderId id) => _simulated.GetValueOrDefault(id);
 
     /// <summary>Runs <paramref name="action"/> when the virtual clock reaches <paramref name="at"/>.</summary>
@@ -90,7 +93,11 @@ public sealed class VirtualBroker
         }
     }
 
-    private void SubmitNow(CapacityRequest request)
+    /// <summary>
+    /// Submits at the current virtual instant, from inside a timed action: a generator that draws the next
+    /// arrival when the previous one fires saves a queue entry per request over <see cref="Submit"/>.
+    /// </summary>
+    public void SubmitNow(CapacityRequest request)
     {
         if (_open.ContainsKey(request.Id))
         {
