@@ -5,10 +5,13 @@ namespace ComputeBroker.Simulation.Finance;
 /// <summary>One reported period: what the customer records in the ledger at its end.</summary>
 public sealed record QuarterReport(DateTimeOffset Start, DateTimeOffset End, Money Revenue, Money Profit);
 
+/// <summary>A revenue growth rate per year that applies from <see cref="From"/> until the next step.</summary>
+public sealed record GrowthStep(DateTimeOffset From, double PerYear);
+
 /// <summary>
 /// The customer's quarterly revenue and profit over the horizon. Revenue starts at
-/// <see cref="QuarterlyRevenue"/> for a full first quarter and grows by <see cref="RevenueGrowthPerYear"/>
-/// compounded (each quarter's revenue uses the growth up to its start); the margin (profit / revenue)
+/// <see cref="QuarterlyRevenue"/> for a full first quarter and grows by the <see cref="RevenueGrowth"/> steps,
+/// compounded continuously within each step (each quarter's revenue uses the growth up to its start); the margin (profit / revenue)
 /// moves linearly from <see cref="MarginStart"/> at the horizon's start to <see cref="MarginEnd"/> at
 /// <see cref="MarginEndAt"/> and stays there. With <see cref="RevenueNoise"/> each quarter's revenue is
 /// multiplied by 1 + noise x N(0, 1) (never below zero), drawn from the run's own generator.
@@ -18,7 +21,7 @@ public sealed record QuarterReport(DateTimeOffset Start, DateTimeOffset End, Mon
 public sealed record FinancialTrajectory(
     string Customer,
     Money QuarterlyRevenue,
-    double RevenueGrowthPerYear,
+    IReadOnlyList<GrowthStep> RevenueGrowth,
     double MarginStart,
     double MarginEnd,
     DateTimeOffset MarginEndAt,
@@ -40,8 +43,7 @@ public sealed record FinancialTrajectory(
             var quarterStart = QuarterStartOnOrBefore(at);
             var fullDays = (QuarterStartAfter(quarterStart) - quarterStart).TotalDays;
             var share = (next - at).TotalDays / fullDays;
-            var years = (at - start).TotalDays / Demand.ArrivalProcess.DaysPerYear;
-            var factor = Math.Pow(1 + RevenueGrowthPerYear, years) * share;
+            var factor = GrowthFactor(start, at) * share;
             if (noise is not null && RevenueNoise > 0)
             {
                 factor *= Math.Max(0, 1 + (RevenueNoise * Demand.Gaussian.Next(noise)));
@@ -55,6 +57,23 @@ public sealed record FinancialTrajectory(
         }
 
         return reports;
+    }
+
+    /// <summary>How much revenue has grown from <paramref name="start"/> to <paramref name="at"/>: the product of each step's growth over its share of the time.</summary>
+    public double GrowthFactor(DateTimeOffset start, DateTimeOffset at)
+    {
+        var factor = 1.0;
+        for (var i = 0; i < RevenueGrowth.Count; i++)
+        {
+            var from = RevenueGrowth[i].From > start ? RevenueGrowth[i].From : start;
+            var until = i + 1 < RevenueGrowth.Count && RevenueGrowth[i + 1].From < at ? RevenueGrowth[i + 1].From : at;
+            if (until > from)
+            {
+                factor *= Math.Pow(1 + RevenueGrowth[i].PerYear, (until - from).TotalDays / Demand.ArrivalProcess.DaysPerYear);
+            }
+        }
+
+        return factor;
     }
 
     /// <summary>The margin at <paramref name="at"/>: linear from the start to <see cref="MarginEndAt"/>, constant after.</summary>

@@ -751,7 +751,7 @@ public static class ScenarioReader
             map.AllowOnly(FinancialKeys, "financials");
             var customer = map.Text("customer", "the customer whose ledger gets the reports, e.g. openai");
             var revenue = map.Money("quarterly-revenue", "the revenue of the first full quarter, e.g. '3000000000 USD'");
-            var growth = Percent(map, "revenue-growth-per-year", null, -0.99, 100) ?? 0;
+            var growth = RevenueGrowth(map);
             var marginStart = Percent(map, "margin-start", "the profit margin (profit / revenue) at the horizon's start, e.g. -100%", -100, 1);
             var marginEnd = Percent(map, "margin-end", null, -100, 1);
             var marginEndAt = map.Instant("margin-end-at");
@@ -761,7 +761,54 @@ public static class ScenarioReader
                 return null;
             }
 
-            return new FinancialTrajectory(customer!, revenue!.Value, growth, marginStart!.Value, marginEnd ?? marginStart!.Value, marginEndAt ?? end, noise);
+            return new FinancialTrajectory(customer!, revenue!.Value, growth!, marginStart!.Value, marginEnd ?? marginStart!.Value, marginEndAt ?? end, noise);
+        }
+
+        /// <summary>One rate for the whole horizon (60%), or rates from given dates on ({ 2025-01-01: 150%, 2026-01-01: 80% }).</summary>
+        private static IReadOnlyList<GrowthStep>? RevenueGrowth(YamlMap map)
+        {
+            const string Key = "revenue-growth-per-year";
+            var node = map.ValueNode(Key);
+            if (node is not YamlMappingNode mapping)
+            {
+                var single = Percent(map, Key, null, -0.99, 100);
+                return single is null && node is not null ? null : [new GrowthStep(DateTimeOffset.MinValue, single ?? 0)];
+            }
+
+            var steps = new List<GrowthStep>();
+            foreach (var (k, v) in mapping.Children)
+            {
+                var text = (k as YamlScalarNode)?.Value?.Trim() ?? string.Empty;
+                var path = $"{map.At(Key)}.{text}";
+                if (!IsoInstant.TryParse(text, out var from, out var error))
+                {
+                    map.Diagnostics.Add(path, error, k);
+                    continue;
+                }
+
+                if (steps.Count > 0 && from <= steps[^1].From)
+                {
+                    map.Diagnostics.Add(path, $"{Format(from)} is not after {Format(steps[^1].From)}; list the steps in date order", k);
+                    continue;
+                }
+
+                var rate = v is YamlScalarNode { Value: { } r } ? ParsePercentOrNumber(r.Trim()) : null;
+                if (rate is not { } value || value < -0.99 || value > 100)
+                {
+                    map.Diagnostics.Add(path, $"{YamlMap.Describe(v)} is not a growth rate; write a percentage such as 80%", v);
+                    continue;
+                }
+
+                steps.Add(new GrowthStep(from, value));
+            }
+
+            if (steps.Count == 0)
+            {
+                map.Error(Key, "is empty; give a rate (60%) or dated rates ({ 2025-01-01: 150%, 2026-01-01: 80% })");
+                return null;
+            }
+
+            return steps;
         }
 
         /// <summary>A mapping of values to weights (numbers or percentages); null after reporting.</summary>
