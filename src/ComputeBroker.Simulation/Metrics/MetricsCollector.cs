@@ -281,7 +281,7 @@ public sealed class MetricsCollector
         _qCumShare[quarter] = (double)_revenueShare;
     }
 
-    public RunResult Build(int seed, ContractBook finalBook, long scheduledActions)
+    public RunResult Build(int seed, ContractBook finalBook, long scheduledActions, int openRequests)
     {
         _csv?.Flush();
         var months = _axis.Months;
@@ -378,6 +378,8 @@ public sealed class MetricsCollector
             FinalBook = finalBook,
             ScheduledActions = scheduledActions,
             Events = _events,
+            OpenRequestsAtEnd = openRequests,
+            TrackedRequestsAtEnd = _holderOffers.Count,
         };
     }
 

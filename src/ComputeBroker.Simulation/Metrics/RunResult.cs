@@ -114,6 +114,12 @@ public sealed class RunResult
     /// <summary>Sourcing events decided in the run.</summary>
     public long Events { get; init; }
 
+    /// <summary>Requests still open in the broker when the run ended: 0 after a complete run.</summary>
+    public int OpenRequestsAtEnd { get; init; }
+
+    /// <summary>Per-request entries the metrics still held when the run ended: 0, since they are dropped as requests close.</summary>
+    public int TrackedRequestsAtEnd { get; init; }
+
     public NamedSeries MonthlySeries(string key) => Monthly.First(s => s.Key == key);
 
     public NamedSeries QuarterlySeries(string key) => Quarterly.First(s => s.Key == key);

@@ -89,7 +89,7 @@ public static class SimulationRun
 
         broker.Run();
         options.Progress?.Invoke(1.0);
-        return metrics.Build(seed, broker.Book, broker.ScheduledActions);
+        return metrics.Build(seed, broker.Book, broker.ScheduledActions, broker.OpenRequests);
     }
 
     /// <summary>The seed of demand stream <paramref name="index"/>: fixed for a run seed, different per stream.</summary>
