@@ -44,6 +44,12 @@ public static class BrokerApp
                 .WithDescription("Run the durable broker service: HTTP API, dashboard, deadlines, simulated providers.")
                 .WithExample("serve", "--demo")
                 .WithExample("serve", "--db", "postgres://broker:secret@localhost/broker", "--urls", "http://0.0.0.0:5080");
+            config.AddCommand<SimulateCommand>("simulate")
+                .WithDescription("What-if simulation over years of virtual time on the same engine: HTML report, CSV files, Monte Carlo, comparisons.")
+                .WithExample("simulate")
+                .WithExample("simulate", "examples/scenarios/default.yaml", "--out", "out", "--runs", "8")
+                .WithExample("simulate", "examples/scenarios/january-2025-terms.yaml", "--compare", "examples/scenarios/default.yaml")
+                .WithExample("simulate", "examples/scenarios/response-window.yaml", "--runs", "4");
             config.AddCommand<ValidateCommand>("validate")
                 .WithDescription("Check agreement, provider and request files and report every problem with its path and fix.")
                 .WithExample("validate", "examples/agreements/microsoft-openai-2025-01.yaml", "examples/providers.yaml");

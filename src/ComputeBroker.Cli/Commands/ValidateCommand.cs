@@ -10,7 +10,7 @@ namespace ComputeBroker.Cli.Commands;
 public sealed class ValidateSettings : CommandSettings
 {
     [CommandArgument(0, "<FILE>")]
-    [Description("Agreement, providers or requests files (the top-level 'kind:' says which).")]
+    [Description("Agreement, providers, requests or scenario files (the top-level 'kind:' says which).")]
     public string[] Files { get; init; } = [];
 
     [CommandOption("--json")]
@@ -19,8 +19,11 @@ public sealed class ValidateSettings : CommandSettings
 }
 
 /// <summary><c>broker validate FILE...</c>: every problem in every file, with its path and fix. Exit 1 if any.</summary>
-public sealed class ValidateCommand : Command<ValidateSettings>
+public sealed partial class ValidateCommand : Command<ValidateSettings>
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"^kind:\s*scenario\s*(#.*)?$", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex ScenarioKind();
+
     public override int Execute(CommandContext context, ValidateSettings settings, CancellationToken cancellationToken)
     {
         var results = new List<(string File, string? Kind, IReadOnlyList<DefinitionError> Errors)>();
@@ -33,6 +36,13 @@ public sealed class ValidateCommand : Command<ValidateSettings>
             }
 
             var text = File.ReadAllText(file);
+            if (ScenarioKind().IsMatch(text))
+            {
+                // Scenarios are read by the simulator, with the agreement and providers files they name.
+                results.Add((file, "scenario", Simulation.Scenarios.ScenarioReader.ReadFile(file).Errors));
+                continue;
+            }
+
             results.Add((file, DefinitionReader.DetectKind(text)?.ToString().ToLowerInvariant(), DefinitionReader.Validate(text, file)));
         }
 

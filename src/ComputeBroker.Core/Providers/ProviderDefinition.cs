@@ -75,8 +75,9 @@ public sealed record ProviderDefinition(
     public PricePerGpuHour? ListPrice(CapacityRequest request)
     {
         PricePerGpuHour? best = null;
-        foreach (var price in Prices)
+        for (var i = 0; i < Prices.Count; i++)
         {
+            var price = Prices[i];
             if (!string.Equals(price.Accelerator, request.Accelerator, StringComparison.Ordinal) || price.Price.Currency != request.MaxPrice.Currency)
             {
                 continue;

@@ -26,11 +26,23 @@ public sealed class SimulatedProvider
         foreach (var group in definition.Capacity.GroupBy(c => (c.Accelerator, c.Region)))
         {
             var changes = group.ToArray();
-            _pools[group.Key] = new CapacityTimeline(origin, hours, at => changes.Sum(c => c.ContributionAt(at)));
+            _pools[group.Key] = new CapacityTimeline(origin, hours, at => CapacityAt(changes, at));
         }
     }
 
     public ProviderDefinition Definition { get; }
+
+    /// <summary>The sum of the changes' contributions at an instant; a loop, not LINQ: it runs for every hour of every pool.</summary>
+    private static long CapacityAt(CapacityChange[] changes, DateTimeOffset at)
+    {
+        long total = 0;
+        foreach (var change in changes)
+        {
+            total += change.ContributionAt(at);
+        }
+
+        return total;
+    }
 
     public ProviderId Id => Definition.Id;
 

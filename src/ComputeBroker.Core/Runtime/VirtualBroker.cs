@@ -20,6 +20,7 @@ public sealed class VirtualBroker
     private readonly PriorityQueue<Action, (DateTimeOffset At, long Seq)> _queue = new();
     private readonly Dictionary<RequestId, Tracked> _open = [];
     private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
+    private readonly SimulatedProvider[] _providers;
     private readonly WaiverLedger _waivers = new();
     private readonly Func<AgreementId, ClauseId, int> _waiverUsed;
     private long _seq;
@@ -32,6 +33,7 @@ public sealed class VirtualBroker
         Clock = clock;
         Random = random;
         _simulated = simulated.ToDictionary(p => p.Id);
+        _providers = [.. _simulated.Values];
         _waiverUsed = _waivers.Used;
     }
 
@@ -60,6 +62,9 @@ public sealed class VirtualBroker
     public int OpenRequests => _open.Count;
 
     public int PendingActions => _queue.Count;
+
+    /// <summary>Timed actions scheduled since the broker was made (submissions, answers, deadlines): the event queue's workload.</summary>
+    public long ScheduledActions => _seq;
 
     public SimulatedProvider? Simulated(ProviderId id) => _simulated.GetValueOrDefault(id);
 
@@ -92,7 +97,11 @@ public sealed class VirtualBroker
         }
     }
 
-    private void SubmitNow(CapacityRequest request)
+    /// <summary>
+    /// Submits at the current virtual instant, from inside a timed action: a generator that draws the next
+    /// arrival when the previous one fires saves a queue entry per request over <see cref="Submit"/>.
+    /// </summary>
+    public void SubmitNow(CapacityRequest request)
     {
         if (_open.ContainsKey(request.Id))
         {
@@ -115,8 +124,10 @@ public sealed class VirtualBroker
     private void Record(Tracked tracked, Decision decision)
     {
         var state = tracked.State;
-        foreach (var e in decision.Events)
+        var events = decision.Events;
+        for (var i = 0; i < events.Count; i++)
         {
+            var e = events[i];
             _waivers.Apply(e);
             EventRecorded?.Invoke(e);
             React(tracked, e);
@@ -126,7 +137,7 @@ public sealed class VirtualBroker
         {
             if (_open.Remove(state.Id))
             {
-                foreach (var provider in _simulated.Values)
+                foreach (var provider in _providers)
                 {
                     provider.Forget(state.Id);
                 }
@@ -139,66 +150,54 @@ public sealed class VirtualBroker
 
         if (state.NextDeadline is { } deadline && deadline != tracked.TickAt)
         {
-            tracked.TickAt = deadline;
-            Schedule(deadline, () =>
-            {
-                if (tracked.TickAt == deadline && !state.IsClosed)
-                {
-                    tracked.TickAt = null;
-                    Record(tracked, Engine.Tick(state, Clock.GetUtcNow()));
-                }
-            });
+            ScheduleTick(tracked, deadline);
         }
+    }
+
+    // The lambdas below live in their own methods so that their closures are allocated only when an
+    // action is scheduled, not on every event (C# allocates a method's closure object on entry).
+    private void ScheduleTick(Tracked tracked, DateTimeOffset deadline)
+    {
+        tracked.TickAt = deadline;
+        Schedule(deadline, () =>
+        {
+            if (tracked.TickAt == deadline && !tracked.State.IsClosed)
+            {
+                tracked.TickAt = null;
+                Record(tracked, Engine.Tick(tracked.State, Clock.GetUtcNow()));
+            }
+        });
     }
 
     /// <summary>Sends each message the events imply to its simulated provider, whose answer arrives after its latency.</summary>
     private void React(Tracked tracked, SourcingEvent e)
     {
-        var state = tracked.State;
-        var request = state.Request!;
         switch (e)
         {
             case OfferMade offer when Provider(offer.Provider) is { } sim:
-                AfterLatency(sim, () =>
+                if (sim.Answers(Random))
                 {
-                    var answer = sim.AnswerOffer(offer, request);
-                    var decision = Engine.AnswerOffer(state, offer.Offer, sim.Id, answer, Clock.GetUtcNow());
-                    if (decision.IsRejected && answer is OfferAnswer.Accept accept)
-                    {
-                        sim.Release(request.Id, accept.Gpus);
-                    }
+                    AnswerOfferLater(tracked, offer, sim);
+                }
 
-                    Record(tracked, decision);
-                });
                 break;
             case QuotesRequested quotes:
-                foreach (var id in quotes.Providers)
+                var providers = quotes.Providers;
+                for (var i = 0; i < providers.Count; i++)
                 {
-                    if (Provider(id) is not { } sim)
+                    if (Provider(providers[i]) is { } sim && sim.Answers(Random))
                     {
-                        continue;
+                        QuoteLater(tracked, quotes, sim);
                     }
-
-                    AfterLatency(sim, () =>
-                    {
-                        var answer = sim.Quote(request, quotes.Gpus, Clock.GetUtcNow(), Engine.Policy.QuoteValidity);
-                        Record(tracked, Engine.AnswerQuote(state, sim.Id, answer, Clock.GetUtcNow()));
-                    });
                 }
 
                 break;
             case AwardMade award when Provider(award.Provider) is { } sim:
-                AfterLatency(sim, () =>
+                if (sim.Answers(Random))
                 {
-                    var reserved = sim.Reserve(request, award.Gpus, Random);
-                    var decision = Engine.AnswerReservation(state, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", Clock.GetUtcNow());
-                    if (decision.IsRejected && reserved)
-                    {
-                        sim.Release(request.Id, award.Gpus);
-                    }
+                    ReserveLater(tracked, award, sim);
+                }
 
-                    Record(tracked, decision);
-                });
                 break;
             case AllocationReleased released when Provider(released.Provider) is { } sim:
                 sim.Release(released.RequestId, released.Gpus);
@@ -206,15 +205,45 @@ public sealed class VirtualBroker
         }
     }
 
-    private SimulatedProvider? Provider(ProviderId id) => _simulated.GetValueOrDefault(id);
-
-    private void AfterLatency(SimulatedProvider provider, Action answer)
-    {
-        if (provider.Answers(Random))
+    private void AnswerOfferLater(Tracked tracked, OfferMade offer, SimulatedProvider sim) =>
+        Schedule(Clock.GetUtcNow() + sim.NextLatency(Random), () =>
         {
-            Schedule(Clock.GetUtcNow() + provider.NextLatency(Random), answer);
-        }
-    }
+            var state = tracked.State;
+            var request = state.Request!;
+            var answer = sim.AnswerOffer(offer, request);
+            var decision = Engine.AnswerOffer(state, offer.Offer, sim.Id, answer, Clock.GetUtcNow());
+            if (decision.IsRejected && answer is OfferAnswer.Accept accept)
+            {
+                sim.Release(request.Id, accept.Gpus);
+            }
+
+            Record(tracked, decision);
+        });
+
+    private void QuoteLater(Tracked tracked, QuotesRequested quotes, SimulatedProvider sim) =>
+        Schedule(Clock.GetUtcNow() + sim.NextLatency(Random), () =>
+        {
+            var state = tracked.State;
+            var answer = sim.Quote(state.Request!, quotes.Gpus, Clock.GetUtcNow(), Engine.Policy.QuoteValidity);
+            Record(tracked, Engine.AnswerQuote(state, sim.Id, answer, Clock.GetUtcNow()));
+        });
+
+    private void ReserveLater(Tracked tracked, AwardMade award, SimulatedProvider sim) =>
+        Schedule(Clock.GetUtcNow() + sim.NextLatency(Random), () =>
+        {
+            var state = tracked.State;
+            var request = state.Request!;
+            var reserved = sim.Reserve(request, award.Gpus, Random);
+            var decision = Engine.AnswerReservation(state, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", Clock.GetUtcNow());
+            if (decision.IsRejected && reserved)
+            {
+                sim.Release(request.Id, award.Gpus);
+            }
+
+            Record(tracked, decision);
+        });
+
+    private SimulatedProvider? Provider(ProviderId id) => _simulated.GetValueOrDefault(id);
 
     private sealed class Tracked(RequestState state)
     {

@@ -47,16 +47,7 @@ public sealed class SourcingEngine(BrokerPolicy policy)
         run.Emit(new RequestSubmitted(request.Id, now, request));
         var r = resolution!;
         var holder = r.FirstRefusal?.Clause.Holder;
-        var market = r.Route switch
-        {
-            SourcingRoute.Exclusive => [],
-            SourcingRoute.Waived => providers.All
-                .Where(p => r.Waiver!.Clause.Providers.Contains(p.Id) && ListPrice(p, request) is not null)
-                .Select(p => p.Id).ToArray(),
-            _ => providers.All
-                .Where(p => p.Id != holder && ListPrice(p, request) is not null)
-                .Select(p => p.Id).ToArray(),
-        };
+        var market = r.Route == SourcingRoute.Exclusive ? [] : Market(providers, request, holder, r.Route == SourcingRoute.Waived ? r.Waiver!.Clause.Providers : null);
         var fr = r.FirstRefusal?.Clause;
         run.Emit(new ClausesResolved(
             request.Id,
@@ -189,7 +180,7 @@ public sealed class SourcingEngine(BrokerPolicy policy)
                 break;
         }
 
-        if (state.QuoteProviders.All(state.HasAnsweredQuote))
+        if (AllAnswered(state))
         {
             run.CloseQuotes([]);
         }
@@ -281,6 +272,41 @@ public sealed class SourcingEngine(BrokerPolicy policy)
         }
 
         return run.Done();
+    }
+
+    /// <summary>
+    /// The providers asked to quote, in catalog order: those that sell the request's accelerator in its regions
+    /// (in its currency), except the holder; with a waiver, only the providers it names.
+    /// </summary>
+    private static ProviderId[] Market(ProviderCatalog providers, CapacityRequest request, ProviderId? holder, IReadOnlyList<ProviderId>? waived)
+    {
+        var all = providers.All;
+        List<ProviderId>? market = null;
+        for (var i = 0; i < all.Count; i++)
+        {
+            var p = all[i];
+            var eligible = waived is null ? p.Id != holder : waived.Contains(p.Id);
+            if (eligible && ListPrice(p, request) is not null)
+            {
+                (market ??= new List<ProviderId>(all.Count)).Add(p.Id);
+            }
+        }
+
+        return market is null ? [] : [.. market];
+    }
+
+    private static bool AllAnswered(RequestState state)
+    {
+        var providers = state.QuoteProviders;
+        for (var i = 0; i < providers.Count; i++)
+        {
+            if (!state.HasAnsweredQuote(providers[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The price offered to a holder or exclusive provider: its list price, never above the request's maximum.</summary>
