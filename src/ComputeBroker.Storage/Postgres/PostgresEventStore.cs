@@ -67,17 +67,20 @@ public sealed class PostgresEventStore : IEventStore
                     await lockCommand.ExecuteNonQueryAsync(cancellationToken);
                 }
 
+                // Two round trips however many streams the append names: every head in one query, every
+                // insert in one batch (a group commit can carry hundreds of streams).
+                var heads = await ReadHeadsAsync(connection, transaction, prepared, cancellationToken);
+                await using var batch = new NpgsqlBatch(connection, transaction);
+                var pending = new List<RecordedEvent>();
                 foreach (var append in prepared)
                 {
-                    var (version, prevHash) = await ReadHeadAsync(connection, transaction, append.Stream, cancellationToken);
+                    var (version, prevHash) = heads.TryGetValue(append.Stream.Value, out var head) ? head : (StreamAppend.NoStream, EventHash.Genesis);
                     if (version != append.ExpectedVersion)
                     {
                         await transaction.RollbackAsync(cancellationToken);
                         return AppendResult.Conflicted(new ConcurrencyConflict(append.Stream, append.ExpectedVersion, version));
                     }
 
-                    await using var batch = new NpgsqlBatch(connection, transaction);
-                    var pending = new List<RecordedEvent>();
                     foreach (var e in append.Events)
                     {
                         version++;
@@ -99,16 +102,15 @@ public sealed class PostgresEventStore : IEventStore
                         pending.Add(new RecordedEvent(0, append.Stream, version, e.Type, e.Json, e.RecordedAt, prevHash, hash));
                         prevHash = hash;
                     }
+                }
 
-                    // One round trip per stream: the inserts are sent together and the positions read back in order.
-                    await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+                await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+                {
+                    foreach (var e in pending)
                     {
-                        foreach (var e in pending)
-                        {
-                            await reader.ReadAsync(cancellationToken);
-                            committed.Add(e with { Position = reader.GetInt64(0) });
-                            await reader.NextResultAsync(cancellationToken);
-                        }
+                        await reader.ReadAsync(cancellationToken);
+                        committed.Add(e with { Position = reader.GetInt64(0) });
+                        await reader.NextResultAsync(cancellationToken);
                     }
                 }
 
@@ -194,6 +196,25 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    /// <summary>The last version and hash of each stream the append names (streams with no events are absent).</summary>
+    private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version DESC",
+            connection,
+            transaction);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = appends.Select(a => a.Stream.Value).ToArray() });
+        var heads = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            heads[reader.GetString(0)] = (reader.GetInt64(1), reader.GetString(2));
+        }
+
+        return heads;
+    }
 
     private static async Task<(long Version, string Hash)> ReadHeadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, StreamId stream, CancellationToken cancellationToken)
