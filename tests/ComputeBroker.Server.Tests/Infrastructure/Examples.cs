@@ -114,7 +114,10 @@ public static class Examples
     /// Simulated providers that all answer within seconds to minutes of broker time (the crash test's world):
     /// the holder answers, a market of three, and reservations that sometimes fail (failover).
     /// </summary>
-    public const string FastProviders =
+    public const string FastProviders = ProvidersFastForCrashes;
+
+    /// <summary>The crash test's providers file (written to disk for <c>broker serve --providers</c>).</summary>
+    public const string ProvidersFastForCrashes =
         """
         kind: providers
         policy:
