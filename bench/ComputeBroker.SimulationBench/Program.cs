@@ -1,12 +1,242 @@
 using System.Diagnostics;
-using ComputeBroker.Simulation;
+using System.Globalization;
+using System.Text;
+using ComputeBroker.Simulation.Metrics;
+using ComputeBroker.Simulation.Running;
 using ComputeBroker.Simulation.Scenarios;
 
-var path = args.Length > 0 ? args[0] : "/work/wt-sim/examples/scenarios/default.yaml";
-var parsed = ScenarioReader.ReadFile(path);
-if (!parsed.Ok) { foreach (var e in parsed.Errors) Console.WriteLine(e); return 1; }
-var sw = Stopwatch.StartNew();
-var outcome = Simulator.Run(parsed.Value!.Variants, new SimulationSettings { OutputDirectory = args.Length > 1 ? args[1] : "/tmp/simout", Runs = args.Length > 2 ? int.Parse(args[2]) : 1 });
-Console.WriteLine($"{sw.Elapsed.TotalSeconds:F1}s");
-Console.WriteLine(outcome.SummaryJson[..Math.Min(3000, outcome.SummaryJson.Length)]);
+// The simulator's throughput: simulated requests per second for N requests over the default scenario's
+// horizon, in one run and in one run per core in parallel, with peak memory, beside the bare cost of the
+// event queue (the same number of schedule and dequeue operations on the same PriorityQueue type) measured
+// in the same process. Outcomes stream to CSV files as requests close, as in `broker simulate`.
+//
+//   dotnet run -c Release --project bench/ComputeBroker.SimulationBench -- --requests 1000000
+//
+// Options: --requests N (default 1,000,000), --runs R (parallel phase, default: one per core),
+// --scenario FILE (default examples/scenarios/default.yaml), --no-csv, --keep (keep the CSV files).
+var options = Options.Parse(args);
+var scenarioPath = options.Scenario ?? FindDefaultScenario();
+var parsed = ScenarioReader.ReadFile(scenarioPath);
+if (!parsed.Ok)
+{
+    Console.Error.WriteLine(string.Join(Environment.NewLine, parsed.Errors));
+    return 1;
+}
+
+var baseScenario = parsed.Value!.Variants[0];
+var scale = options.Requests / baseScenario.ExpectedRequests();
+var scenario = baseScenario.Scaled(scale);
+var small = baseScenario.Scaled(scale / 10);
+var outDir = Path.Combine(Path.GetTempPath(), $"broker-simbench-{Environment.ProcessId}");
+Directory.CreateDirectory(outDir);
+
+Console.WriteLine($"scenario   {scenarioPath} ({baseScenario.Name}), {baseScenario.Start:yyyy-MM-dd} to {baseScenario.End:yyyy-MM-dd}");
+Console.WriteLine($"scaled     x{scale.ToString("0.0", CultureInfo.InvariantCulture)} (arrivals and capacity) to about {options.Requests:N0} requests per run");
+Console.WriteLine($"machine    {Environment.ProcessorCount} cores, .NET {Environment.Version}, GC {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, load average before: {LoadAverage()}");
+Console.WriteLine($"outcomes   {(options.Csv ? $"streamed to CSV in {outDir}" : "not written (--no-csv)")}");
+Console.WriteLine();
+
+// Warm-up (JIT, tiered compilation), not measured.
+Measure("warm-up", 1, r => Execute(small, r, 100));
+
+var rows = new List<Row>
+{
+    Measure("1 run, 1/10 of the requests", 1, r => Execute(small, r, 1)),
+    Measure("1 run", 1, r => Execute(scenario, r, 2)),
+    Measure($"{options.Runs} runs in parallel", options.Runs, r => Execute(scenario, r, 3 + r)),
+};
+var one = rows[1];
+var queue = QueueBaseline(one.Actions, (int)Math.Max(1, Math.Round(one.MeanPending)));
+
+Console.WriteLine(Table(rows, queue));
+Console.WriteLine();
+Console.WriteLine($"1 run: {one.Requests:N0} requests in {one.Seconds:0.00} s wall ({one.Cpu:0.00} s CPU) = {one.Requests / one.Seconds:N0} requests/s; " +
+    $"target 1,000,000 in under 10 s: {(one.Requests >= 1_000_000 ? one.Seconds < 10 ? "met" : "missed" : "not measured at 1,000,000")}.");
+Console.WriteLine($"The event queue alone does the same {one.Actions:N0} schedule+dequeue pairs in {queue.Seconds:0.000} s: a run costs {one.Seconds / queue.Seconds:0.0}x the bare queue.");
+Console.WriteLine($"Memory: peak working set {rows[0].PeakMb:N0} MB at 1/10 of the requests, {one.PeakMb:N0} MB at all of them (outcomes stream to disk; per-request state is dropped when a request closes).");
+Console.WriteLine($"load average after: {LoadAverage()} (other processes on the machine slow wall-clock figures; CPU seconds are the process's own).");
+if (!options.Keep)
+{
+    Directory.Delete(outDir, recursive: true);
+}
+
 return 0;
+
+RunResult Execute(Scenario s, int index, int seed)
+{
+    var path = Path.Combine(outDir, $"requests-{index}-{seed}.csv");
+    using var writer = options.Csv ? new StreamWriter(path, false, new UTF8Encoding(false), 1 << 16) : null;
+    return SimulationRun.Execute(s, seed, new RunOptions { RequestsCsv = writer });
+}
+
+Row Measure(string name, int runs, Func<int, RunResult> run)
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+    using var sampler = new MemorySampler();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var pause = GC.GetTotalPauseDuration();
+    var stopwatch = Stopwatch.StartNew();
+    var results = new RunResult[runs];
+    Parallel.For(0, runs, new ParallelOptions { MaxDegreeOfParallelism = runs }, i => results[i] = run(i));
+    stopwatch.Stop();
+    var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+    var gcSeconds = (GC.GetTotalPauseDuration() - pause).TotalSeconds;
+    var peak = sampler.Stop();
+    return new Row(name, runs, results.Sum(r => r.Totals.Requests), results.Sum(r => r.Events), results.Sum(r => r.ScheduledActions),
+        results.Average(r => r.MeanPendingActions), stopwatch.Elapsed.TotalSeconds, cpuSeconds, gcSeconds, peak.WorkingSetMb, peak.HeapMb);
+}
+
+// The same number of schedule and dequeue pairs on the VirtualBroker's queue type, the queue held at the
+// run's mean length, each action a cached delegate that does nothing: what the queue itself costs.
+static (double Seconds, long Operations) QueueBaseline(long operations, int pending)
+{
+    var queue = new PriorityQueue<Action, (DateTimeOffset At, long Seq)>();
+    var random = new Random(1);
+    var now = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    Action nothing = static () => { };
+    long seq = 0;
+    for (var i = 0; i < pending; i++)
+    {
+        queue.Enqueue(nothing, (now.AddSeconds(random.Next(1, 86_400)), seq++));
+    }
+
+    var stopwatch = Stopwatch.StartNew();
+    for (long i = 0; i < operations; i++)
+    {
+        queue.TryDequeue(out var action, out var key);
+        action!();
+        queue.Enqueue(nothing, (key.At.AddSeconds(random.Next(1, 86_400)), seq++));
+    }
+
+    stopwatch.Stop();
+    return (stopwatch.Elapsed.TotalSeconds, operations);
+}
+
+static string Table(List<Row> rows, (double Seconds, long Operations) queue)
+{
+    var lines = new List<string[]> { Header };
+    foreach (var r in rows)
+    {
+        lines.Add([r.Name, N(r.Runs), N(r.Requests), F(r.Seconds), F(r.Cpu), F(r.GcPause), N(r.Requests / r.Seconds), N(r.Events / r.Seconds), N(r.Actions), N(r.PeakMb), N(r.HeapMb)]);
+    }
+
+    lines.Add(["event queue alone (same ops as 1 run)", "1", "-", F(queue.Seconds), "-", "-", "-", "-", N(queue.Operations), "-", "-"]);
+    lines.Add(["ratio 1 run / queue alone", "", "", F(rows[1].Seconds / queue.Seconds) + "x", "", "", "", "", "", "", ""]);
+    var widths = Enumerable.Range(0, lines[0].Length).Select(c => lines.Max(l => l[c].Length)).ToArray();
+    var text = new StringBuilder();
+    foreach (var (line, index) in lines.Select((l, i) => (l, i)))
+    {
+        text.AppendLine(string.Join(" | ", line.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
+        if (index == 0)
+        {
+            text.AppendLine(string.Join("-|-", widths.Select(w => new string('-', w))));
+        }
+    }
+
+    return text.ToString().TrimEnd();
+}
+
+static string N(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+static string F(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+static string FindDefaultScenario()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "examples", "scenarios", "default.yaml");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+    }
+
+    throw new FileNotFoundException("examples/scenarios/default.yaml not found above the current directory; pass --scenario FILE");
+}
+
+internal static partial class Program
+{
+    private static readonly string[] Header = ["phase", "runs", "requests", "wall s", "CPU s", "GC pause s", "requests/s", "events/s", "queue ops", "peak WS MB", "peak heap MB"];
+}
+
+internal sealed record Row(string Name, int Runs, long Requests, long Events, long Actions, double MeanPending, double Seconds, double Cpu, double GcPause, double PeakMb, double HeapMb);
+
+internal sealed record Options(double Requests, int Runs, string? Scenario, bool Csv, bool Keep)
+{
+    public static Options Parse(string[] args)
+    {
+        var requests = 1_000_000.0;
+        var runs = Environment.ProcessorCount;
+        string? scenario = null;
+        var csv = true;
+        var keep = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--requests":
+                    requests = double.Parse(args[++i].Replace("_", string.Empty, StringComparison.Ordinal), CultureInfo.InvariantCulture);
+                    break;
+                case "--runs":
+                    runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--scenario":
+                    scenario = args[++i];
+                    break;
+                case "--no-csv":
+                    csv = false;
+                    break;
+                case "--keep":
+                    keep = true;
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option {args[i]}; use --requests N, --runs R, --scenario FILE, --no-csv, --keep");
+            }
+        }
+
+        return new Options(requests, runs, scenario, csv, keep);
+    }
+}
+
+/// <summary>Samples the process's working set and the GC heap every 10 ms on a background thread; reports the peaks.</summary>
+internal sealed class MemorySampler : IDisposable
+{
+    private readonly Thread _thread;
+    private volatile bool _stop;
+    private long _peakWorkingSet;
+    private long _peakHeap;
+
+    public MemorySampler()
+    {
+        _thread = new Thread(Sample) { IsBackground = true, Name = "memory sampler" };
+        _thread.Start();
+    }
+
+    public (double WorkingSetMb, double HeapMb) Stop()
+    {
+        _stop = true;
+        _thread.Join();
+        return (_peakWorkingSet / 1e6, _peakHeap / 1e6);
+    }
+
+    public void Dispose() => _stop = true;
+
+    private void Sample()
+    {
+        using var process = Process.GetCurrentProcess();
+        while (!_stop)
+        {
+            process.Refresh();
+            _peakWorkingSet = Math.Max(_peakWorkingSet, process.WorkingSet64);
+            _peakHeap = Math.Max(_peakHeap, GC.GetTotalMemory(false));
+            Thread.Sleep(10);
+        }
+    }
+}

@@ -44,7 +44,7 @@ public sealed class CapacityTimeline
     public int Free(DateTimeOffset start, int hours)
     {
         var (from, to) = Slots(start, hours);
-        return InHorizon(from, to) ? Query(1, 0, _size, from, to) : 0;
+        return InHorizon(from, to) ? Query(from, to) : 0;
     }
 
     /// <summary>Takes <paramref name="gpus"/> GPUs over the interval if that many are free at every hour.</summary>
@@ -89,26 +89,92 @@ public sealed class CapacityTimeline
         return (from, to);
     }
 
-    private int Query(int node, int lo, int hi, int from, int to)
+    /// <summary>
+    /// The minimum over leaves [from, to): the same sum of ancestors' pending adds plus covered nodes' minima as a
+    /// recursive walk, but iterative: down to the node where the range splits, then along its two boundary paths.
+    /// It runs for every offer, quote and reservation, several pools each, so it avoids the calls.
+    /// </summary>
+    private int Query(int from, int to)
     {
-        if (from <= lo && hi <= to)
+        var node = 1;
+        var lo = 0;
+        var hi = _size;
+        var pending = 0;
+        int mid;
+        while (true)
         {
-            return _min[node];
+            if (from <= lo && hi <= to)
+            {
+                return pending + _min[node];
+            }
+
+            pending += _lazy[node];
+            mid = (lo + hi) >> 1;
+            if (to <= mid)
+            {
+                node <<= 1;
+                hi = mid;
+            }
+            else if (from >= mid)
+            {
+                node = (node << 1) + 1;
+                lo = mid;
+            }
+            else
+            {
+                break;
+            }
         }
 
-        var mid = (lo + hi) / 2;
         var best = int.MaxValue;
-        if (from < mid)
+
+        // [from, mid) is a suffix of the left child [lo, mid).
+        var n = node << 1;
+        var l = lo;
+        var h = mid;
+        var sum = pending;
+        while (from > l)
         {
-            best = Query(2 * node, lo, mid, from, to);
+            sum += _lazy[n];
+            var m = (l + h) >> 1;
+            if (from < m)
+            {
+                best = Math.Min(best, sum + _min[(n << 1) + 1]);
+                n <<= 1;
+                h = m;
+            }
+            else
+            {
+                n = (n << 1) + 1;
+                l = m;
+            }
         }
 
-        if (to > mid)
+        best = Math.Min(best, sum + _min[n]);
+
+        // [mid, to) is a prefix of the right child [mid, hi).
+        n = (node << 1) + 1;
+        l = mid;
+        h = hi;
+        sum = pending;
+        while (h > to)
         {
-            best = Math.Min(best, Query(2 * node + 1, mid, hi, from, to));
+            sum += _lazy[n];
+            var m = (l + h) >> 1;
+            if (to > m)
+            {
+                best = Math.Min(best, sum + _min[n << 1]);
+                n = (n << 1) + 1;
+                l = m;
+            }
+            else
+            {
+                n <<= 1;
+                h = m;
+            }
         }
 
-        return best + _lazy[node];
+        return Math.Min(best, sum + _min[n]);
     }
 
     private void Add(int node, int lo, int hi, int from, int to, int delta)

@@ -14,6 +14,10 @@ namespace ComputeBroker.Providers;
 public sealed class SimulatedProvider
 {
     private readonly Dictionary<(string Accelerator, string Region), CapacityTimeline> _pools = [];
+
+    // The pools of each accelerator, in the order _pools enumerates them (first appearance in the definition),
+    // so that picking the best pool looks only at the request's accelerator and breaks ties as before.
+    private readonly Dictionary<string, (string Region, CapacityTimeline Pool)[]> _byAccelerator = new(StringComparer.Ordinal);
     private readonly Dictionary<RequestId, List<Hold>> _holds = [];
     private readonly DateTimeOffset _origin;
     private readonly int _hours;
@@ -27,6 +31,11 @@ public sealed class SimulatedProvider
         {
             var changes = group.ToArray();
             _pools[group.Key] = new CapacityTimeline(origin, hours, at => CapacityAt(changes, at));
+        }
+
+        foreach (var group in _pools.GroupBy(p => p.Key.Accelerator, StringComparer.Ordinal))
+        {
+            _byAccelerator[group.Key] = group.Select(p => (p.Key.Region, p.Value)).ToArray();
         }
     }
 
@@ -158,9 +167,14 @@ public sealed class SimulatedProvider
     {
         CapacityTimeline? best = null;
         var bestFree = 0;
-        foreach (var ((accelerator, region), pool) in _pools)
+        if (!_byAccelerator.TryGetValue(request.Accelerator, out var pools))
         {
-            if (!string.Equals(accelerator, request.Accelerator, StringComparison.Ordinal) || !request.AllowsRegion(region))
+            return (null, 0);
+        }
+
+        foreach (var (region, pool) in pools)
+        {
+            if (!request.AllowsRegion(region))
             {
                 continue;
             }

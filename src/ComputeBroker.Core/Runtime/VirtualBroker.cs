@@ -17,7 +17,8 @@ namespace ComputeBroker.Runtime;
 /// </summary>
 public sealed class VirtualBroker
 {
-    private readonly PriorityQueue<Action, (DateTimeOffset At, long Seq)> _queue = new();
+    // Keyed by UTC ticks rather than DateTimeOffset: the same order (instants compare by UTC time), cheaper to compare.
+    private readonly PriorityQueue<Action, (long UtcTicks, long Seq)> _queue = new();
     private readonly Dictionary<RequestId, Tracked> _open = [];
     private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
     private readonly SimulatedProvider[] _providers;
@@ -69,7 +70,11 @@ public sealed class VirtualBroker
     public SimulatedProvider? Simulated(ProviderId id) => _simulated.GetValueOrDefault(id);
 
     /// <summary>Runs <paramref name="action"/> when the virtual clock reaches <paramref name="at"/>.</summary>
-    public void Schedule(DateTimeOffset at, Action action) => _queue.Enqueue(action, (at < Clock.GetUtcNow() ? Clock.GetUtcNow() : at, _seq++));
+    public void Schedule(DateTimeOffset at, Action action)
+    {
+        var now = Clock.GetUtcNow();
+        _queue.Enqueue(action, ((at < now ? now : at).UtcTicks, _seq++));
+    }
 
     public void Submit(DateTimeOffset at, CapacityRequest request) => Schedule(at, () => SubmitNow(request));
 
@@ -84,10 +89,11 @@ public sealed class VirtualBroker
     /// <summary>Runs timed actions in order until none is left or the next one lies after <paramref name="until"/>.</summary>
     public void Run(DateTimeOffset? until = null)
     {
-        while (_queue.TryPeek(out _, out var key) && (until is null || key.At <= until))
+        var limit = until?.UtcTicks ?? long.MaxValue;
+        while (_queue.TryPeek(out _, out var key) && key.UtcTicks <= limit)
         {
             var action = _queue.Dequeue();
-            Clock.AdvanceTo(key.At);
+            Clock.AdvanceTo(new DateTimeOffset(key.UtcTicks, TimeSpan.Zero));
             action();
         }
 

@@ -281,7 +281,7 @@ public sealed class MetricsCollector
         _qCumShare[quarter] = (double)_revenueShare;
     }
 
-    public RunResult Build(int seed, ContractBook finalBook, long scheduledActions, int openRequests)
+    public RunResult Build(int seed, ContractBook finalBook, long scheduledActions, int openRequests, double meanPending)
     {
         _csv?.Flush();
         var months = _axis.Months;
@@ -379,6 +379,7 @@ public sealed class MetricsCollector
             ScheduledActions = scheduledActions,
             Events = _events,
             OpenRequestsAtEnd = openRequests,
+            MeanPendingActions = meanPending,
             TrackedRequestsAtEnd = _holderOffers.Count,
         };
     }

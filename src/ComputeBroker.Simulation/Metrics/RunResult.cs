@@ -111,6 +111,9 @@ public sealed class RunResult
     /// <summary>Timed actions the run's event queue handled (for the benchmark's queue baseline).</summary>
     public long ScheduledActions { get; init; }
 
+    /// <summary>The mean number of timed actions waiting in the event queue, sampled once a virtual week.</summary>
+    public double MeanPendingActions { get; init; }
+
     /// <summary>Sourcing events decided in the run.</summary>
     public long Events { get; init; }
 

@@ -80,16 +80,20 @@ public static class SimulationRun
         }
 
         var span = (end - start).Ticks;
+        long pendingSum = 0;
+        var samples = 0;
         for (var at = start + ProgressStep; at < end; at += ProgressStep)
         {
             options.Cancellation.ThrowIfCancellationRequested();
             broker.Run(at);
+            pendingSum += broker.PendingActions;
+            samples++;
             options.Progress?.Invoke((double)(at - start).Ticks / span);
         }
 
         broker.Run();
         options.Progress?.Invoke(1.0);
-        return metrics.Build(seed, broker.Book, broker.ScheduledActions, broker.OpenRequests);
+        return metrics.Build(seed, broker.Book, broker.ScheduledActions, broker.OpenRequests, samples == 0 ? 0 : (double)pendingSum / samples);
     }
 
     /// <summary>The seed of demand stream <paramref name="index"/>: fixed for a run seed, different per stream.</summary>
