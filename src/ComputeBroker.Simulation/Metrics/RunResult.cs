@@ -79,7 +79,7 @@ public sealed record RunTotals
 /// What one run produced, small enough to keep for every run of a Monte Carlo: totals, monthly and
 /// quarterly series, trigger firings and commitment progress. Requests themselves went to the CSV as they closed.
 /// </summary>
-public sealed class RunResult
+public sealed record RunResult
 {
     public required int Seed { get; init; }
 
@@ -116,6 +116,12 @@ public sealed class RunResult
 
     /// <summary>Sourcing events decided in the run.</summary>
     public long Events { get; init; }
+
+    /// <summary>The most requests in flight at once (sampled once a virtual week): what memory follows.</summary>
+    public int PeakOpenRequests { get; init; }
+
+    /// <summary>The longest the event queue got (sampled once a virtual week).</summary>
+    public int PeakPendingActions { get; init; }
 
     /// <summary>Requests still open in the broker when the run ended: 0 after a complete run.</summary>
     public int OpenRequestsAtEnd { get; init; }

@@ -82,18 +82,22 @@ public static class SimulationRun
         var span = (end - start).Ticks;
         long pendingSum = 0;
         var samples = 0;
+        var peakOpen = 0;
+        var peakPending = 0;
         for (var at = start + ProgressStep; at < end; at += ProgressStep)
         {
             options.Cancellation.ThrowIfCancellationRequested();
             broker.Run(at);
             pendingSum += broker.PendingActions;
             samples++;
+            peakOpen = Math.Max(peakOpen, broker.OpenRequests);
+            peakPending = Math.Max(peakPending, broker.PendingActions);
             options.Progress?.Invoke((double)(at - start).Ticks / span);
         }
 
         broker.Run();
         options.Progress?.Invoke(1.0);
-        return metrics.Build(seed, broker.Book, broker.ScheduledActions, broker.OpenRequests, samples == 0 ? 0 : (double)pendingSum / samples);
+        return metrics.Build(seed, broker.Book, broker.ScheduledActions, broker.OpenRequests, samples == 0 ? 0 : (double)pendingSum / samples) with { PeakOpenRequests = peakOpen, PeakPendingActions = peakPending };
     }
 
     /// <summary>The seed of demand stream <paramref name="index"/>: fixed for a run seed, different per stream.</summary>
