@@ -1,3 +1,4 @@
+using ComputeBroker.Testing;
 using ComputeBroker.Definitions;
 using ComputeBroker.Simulation.Scenarios;
 using Json.Schema;

@@ -1,3 +1,4 @@
+using ComputeBroker.Testing;
 using System.Text.Json.Nodes;
 using ComputeBroker.Definitions;
 using Json.Schema;

@@ -4,13 +4,13 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace ComputeBroker.Tests.Definitions;
+namespace ComputeBroker.Testing;
 
 /// <summary>
 /// YAML to JSON as an editor's schema checker sees it: plain scalars resolved by the YAML 1.2 core
 /// schema (null, booleans, integers, floats), everything else a string.
 /// </summary>
-internal static partial class YamlJson
+public static partial class YamlJson
 {
     public static JsonNode? Parse(string yaml)
     {
