@@ -78,23 +78,13 @@ public static class ProviderEndpoints
 
     private static async Task<IResult> Decline(HttpContext http, BrokerService broker, string id, CancellationToken ct)
     {
-        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        var (reason, problem) = await ProviderReasonAsync(http, ct);
+        if (problem is not null)
         {
-            return forbidden;
+            return problem;
         }
 
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
-        if (body is null)
-        {
-            return Problems.Invalid(error!);
-        }
-
-        body.RejectUnknown("reason");
-        var reason = body.String("reason", required: false) ?? "declined";
-        if (!body.Ok)
-        {
-            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
-        }
+        reason ??= "declined";
 
         var result = await broker.AnswerOfferAsync(new OfferId(id), new ProviderId(OwnProvider(http)!), new OfferAnswer.Decline(reason), ct);
         return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.FromBody(result.Rejection!);
@@ -145,23 +135,13 @@ public static class ProviderEndpoints
 
     private static async Task<IResult> DeclineQuote(HttpContext http, BrokerService broker, string requestId, CancellationToken ct)
     {
-        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        var (reason, problem) = await ProviderReasonAsync(http, ct);
+        if (problem is not null)
         {
-            return forbidden;
+            return problem;
         }
 
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
-        if (body is null)
-        {
-            return Problems.Invalid(error!);
-        }
-
-        body.RejectUnknown("reason");
-        var reason = body.String("reason", required: false) ?? "declined";
-        if (!body.Ok)
-        {
-            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
-        }
+        reason ??= "declined";
 
         var provider = new ProviderId(OwnProvider(http)!);
         var result = await broker.AnswerQuoteAsync(new RequestId(requestId), provider, new QuoteAnswer.Decline(reason), ct);
@@ -188,22 +168,10 @@ public static class ProviderEndpoints
 
     private static async Task<IResult> AnswerReservation(HttpContext http, BrokerService broker, string requestId, int award, bool confirmed, CancellationToken ct)
     {
-        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        var (reason, problem) = await ProviderReasonAsync(http, ct);
+        if (problem is not null)
         {
-            return forbidden;
-        }
-
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
-        if (body is null)
-        {
-            return Problems.Invalid(error!);
-        }
-
-        body.RejectUnknown("reason");
-        var reason = body.String("reason", required: false);
-        if (!body.Ok)
-        {
-            return Problems.Invalid("the body has errors; fix the fields listed", body.Errors);
+            return problem;
         }
 
         var result = await broker.AnswerReservationAsync(new RequestId(requestId), award, new ProviderId(OwnProvider(http)!), confirmed, reason, ct);
@@ -214,6 +182,25 @@ public static class ProviderEndpoints
 
     private static QuoteRequestView? QuoteOf(BrokerService broker, string requestId, ProviderId provider) =>
         broker.Projection.QuoteRequests(q => q.RequestId.Value == requestId && q.Provider == provider).FirstOrDefault();
+
+    /// <summary>The checks every provider answer without terms shares: a provider key, and a body with at most a reason.</summary>
+    private static async Task<(string? Reason, IResult? Problem)> ProviderReasonAsync(HttpContext http, CancellationToken ct)
+    {
+        if (http.Allow(RoleKind.Provider) is { } forbidden)
+        {
+            return (null, forbidden);
+        }
+
+        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        if (body is null)
+        {
+            return (null, Problems.Invalid(error!));
+        }
+
+        body.RejectUnknown("reason");
+        var reason = body.String("reason", required: false);
+        return body.Ok ? (reason, null) : (null, Problems.Invalid("the body has errors; fix the fields listed", body.Errors));
+    }
 
     private static string? OwnProvider(HttpContext http) => http.Caller().Role.Kind == RoleKind.Provider ? http.Caller().Role.Subject : null;
 
