@@ -123,36 +123,39 @@ public sealed partial class BrokerService : IAsyncDisposable
             return replay;
         }
 
-        var state = new RequestState();
-        var decision = Engine.Submit(state, request, _clock.GetUtcNow(), Projection.Book, Catalog, Projection.Waivers.Used);
-        if (decision.Rejection is { } rejection)
+        // Waiver budgets are shared by requests, and the audit replays each decision on the budget the log gives at its
+        // place in the log. So a request a waiver could cover is decided under one lock, on the log read to its end, and
+        // committed (and folded into the projection) before the lock is released; closes that give budget back take the
+        // same lock (DecideAsync). Either way round, no waiver event can come between a decision and its commit.
+        var waiverSensitive = WaiverCouldCover(request);
+        if (waiverSensitive)
         {
-            return rejection;
-        }
-
-        var waived = decision.Events.OfType<ClausesResolved>().Any(c => c.Waiver is not null);
-        if (waived)
-        {
-            // Waiver budgets are shared by requests: decide again under one lock with the latest usage.
             await _waiverLock.WaitAsync(ct);
-            state = new RequestState();
-            decision = Engine.Submit(state, request, _clock.GetUtcNow(), Projection.Book, Catalog, Projection.Waivers.Used);
-            if (decision.Rejection is { } again)
-            {
-                _waiverLock.Release();
-                return again;
-            }
         }
 
+        RequestState state;
+        Decision decision;
+        AppendResult result;
         try
         {
+            if (waiverSensitive)
+            {
+                await CatchUpAsync(ct);
+            }
+
+            state = new RequestState();
+            decision = Engine.Submit(state, request, _clock.GetUtcNow(), Projection.Book, Catalog, Projection.Waivers.Used);
+            if (decision.Rejection is { } rejection)
+            {
+                return rejection;
+            }
+
             var appends = new List<StreamAppend> { Append(StreamNames.Request(request.Id), StreamAppend.NoStream, decision.Events) };
             if (idemStream is not null)
             {
                 appends.Add(Append(idemStream, StreamAppend.NoStream, [new IdempotencyKeyUsed(request.Customer, idempotencyKey!, bodyHash, request.Id, _clock.GetUtcNow())]));
             }
 
-            AppendResult result;
             try
             {
                 result = (await _commits.AppendAsync(appends, Webhooks?.Outgoing(state, 0, decision.Events), ct)).EnsureCommitted();
@@ -167,29 +170,36 @@ public sealed partial class BrokerService : IAsyncDisposable
                 return ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"request {request.Id} already exists; give each request a new id");
             }
 
-            var slot = _slots.GetOrAdd(request.Id, _ => new RequestSlot());
-            await slot.Gate.WaitAsync(ct);
-            try
-            {
-                slot.State = state;
-                slot.Version = decision.Events.Count - 1;
-                await AfterCommitAsync(state, decision.Events, result, ct);
-            }
-            finally
-            {
-                slot.Gate.Release();
-            }
-
-            return ServiceResult<SubmitOutcome>.Success(new SubmitOutcome(RequestView.From(state), false));
+            await ApplyCommittedAsync(result, ct);
         }
         finally
         {
-            if (waived)
+            if (waiverSensitive)
             {
                 _waiverLock.Release();
             }
         }
+
+        var slot = _slots.GetOrAdd(request.Id, _ => new RequestSlot());
+        await slot.Gate.WaitAsync(ct);
+        try
+        {
+            slot.State = state;
+            slot.Version = decision.Events.Count - 1;
+            await AfterCommitAsync(state, decision.Events, result, ct);
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+
+        return ServiceResult<SubmitOutcome>.Success(new SubmitOutcome(RequestView.From(state), false));
     }
+
+    /// <summary>True when a waiver of the request's agreements would cover it if its budget were untouched.</summary>
+    private bool WaiverCouldCover(CapacityRequest request) =>
+        Engine.Submit(new RequestState(), request, _clock.GetUtcNow(), Projection.Book, Catalog, static (_, _) => 0)
+            .Events.OfType<ClausesResolved>().Any(c => c.Waiver is not null);
 
     public Task<ServiceResult<RequestView>> CancelAsync(RequestId id, string reason, CancellationToken ct) =>
         DecideAsync(id, s => Engine.Cancel(s, reason, _clock.GetUtcNow()), ct);
@@ -365,6 +375,13 @@ public sealed partial class BrokerService : IAsyncDisposable
                     return ServiceResult<RequestView>.Success(RequestView.From(state));
                 }
 
+                // A waived request's close gives budget back: it commits under the waiver lock (see SubmitAsync).
+                var releasesWaiver = state.Clauses?.Waiver is not null && decision.Events.Any(e => e is RequestClosed);
+                if (releasesWaiver)
+                {
+                    await _waiverLock.WaitAsync(ct);
+                }
+
                 try
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
@@ -387,6 +404,13 @@ public sealed partial class BrokerService : IAsyncDisposable
                 {
                     slot.State = null;
                     throw;
+                }
+                finally
+                {
+                    if (releasesWaiver)
+                    {
+                        _waiverLock.Release();
+                    }
                 }
             }
         }

@@ -66,12 +66,17 @@ public abstract class DeadlineRestartTests(PostgresFixture postgres)
         await using var db = await CreateDatabaseAsync();
         var (adminKey, request, _, respondBy) = await SubmitWithSilentHolderAsync(db);
 
-        // Back 30 minutes of broker time before respond-by: half a real second at 3600x.
-        await using var second = await StartAsync(db, new ScaledTimeProvider(respondBy.AddMinutes(-30), 3600));
+        // Back 30 minutes of broker time before respond-by, with the clock held still until the test has looked.
+        var held = new HeldClock();
+        await using var second = await StartAsync(db, new ScaledTimeProvider(respondBy.AddMinutes(-30), 3600, held));
         using var admin = second.Client(adminKey);
+        await Task.Delay(300);
         var early = await admin.GetAsync($"/v1/requests/{request}").ExpectAsync(HttpStatusCode.OK);
         Assert.DoesNotContain("offer.expired", Polling.Types(early));
+        Assert.Equal(respondBy, early.GetProperty("request").GetProperty("nextDeadline").GetDateTimeOffset());
 
+        // Half a real second at 3600x.
+        held.Release();
         var shown = await Polling.WaitForTerminalAsync(admin, request, TimeSpan.FromSeconds(30));
 
         var expired = shown.GetProperty("timeline").EnumerateArray().Single(t => t.Str("type") == "offer.expired");
