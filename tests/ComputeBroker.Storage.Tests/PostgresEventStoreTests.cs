@@ -1,3 +1,4 @@
+using ComputeBroker.Testing;
 using Npgsql;
 
 namespace ComputeBroker.Storage.Tests;

@@ -2,40 +2,7 @@ using ComputeBroker.Testing;
 
 namespace ComputeBroker.Storage.Tests;
 
-/// <summary>
-/// One PostgreSQL server for every test class in the <see cref="PostgresCollection"/>; each test makes its own database.
-/// When the server cannot be had, initialization fails (and with it every test of the collection)
-/// unless <see cref="PostgresServer"/> allows a skip, in which case <see cref="SkipReason"/> is set.
-/// </summary>
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    private PostgresServer? _server;
-
-    public string? SkipReason { get; private set; }
-
-    public PostgresServer Server => _server ?? throw new InvalidOperationException(SkipReason ?? "the PostgreSQL server is not started");
-
-    public async Task InitializeAsync()
-    {
-        try
-        {
-            _server = await PostgresServer.StartAsync(CancellationToken.None);
-        }
-        catch (PostgresUnavailableException e) when (e.SkipReason is not null)
-        {
-            SkipReason = e.SkipReason;
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
-
+/// <summary>The storage tests that share one PostgreSQL server (<see cref="PostgresFixture"/>).</summary>
 [CollectionDefinition(Name)]
 public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
 {

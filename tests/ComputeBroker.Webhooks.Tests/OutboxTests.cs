@@ -212,36 +212,6 @@ public sealed class PostgresOutboxTests(PostgresFixture fixture) : OutboxTests
     }
 }
 
-/// <summary>One PostgreSQL server for the PostgreSQL tests of this project.</summary>
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    private PostgresServer? _server;
-
-    public string? SkipReason { get; private set; }
-
-    public PostgresServer Server => _server ?? throw new InvalidOperationException(SkipReason ?? "the PostgreSQL server is not started");
-
-    public async Task InitializeAsync()
-    {
-        try
-        {
-            _server = await PostgresServer.StartAsync(CancellationToken.None);
-        }
-        catch (PostgresUnavailableException e) when (e.SkipReason is not null)
-        {
-            SkipReason = e.SkipReason;
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
-
 [CollectionDefinition(Name)]
 public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
 {
