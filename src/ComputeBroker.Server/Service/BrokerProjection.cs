@@ -103,6 +103,18 @@ public sealed class BrokerProjection
         }
     }
 
+    /// <summary>Every allocation still held (cancelled requests gave theirs back), with its request.</summary>
+    public IReadOnlyList<(CapacityRequest Request, Allocation Allocation)> HeldAllocations()
+    {
+        lock (_gate)
+        {
+            return _requests.Values
+                .Where(s => s.Closed?.Outcome != RequestOutcome.Cancelled)
+                .SelectMany(s => s.Allocations.Select(a => (s.Request!, a)))
+                .ToArray();
+        }
+    }
+
     public IReadOnlyList<RequestId> OpenRequests()
     {
         lock (_gate)

@@ -675,42 +675,13 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>After a restart the simulated providers' timelines hold again what the log says is allocated.</summary>
     private void RestoreInventory()
     {
-        foreach (var id in AllRequestIds())
+        foreach (var (request, allocation) in Projection.HeldAllocations())
         {
-            if (Projection.Request(id) is not { } view || view.Outcome == RequestOutcome.Cancelled)
+            if (_simulated.TryGetValue(allocation.Provider, out var sim))
             {
-                continue;
-            }
-
-            var request = new CapacityRequest
-            {
-                Id = view.Id, Customer = view.Customer, WorkloadClass = view.WorkloadClass, Accelerator = view.Accelerator, Gpus = view.Gpus,
-                EarliestStart = view.EarliestStart, DurationHours = view.DurationHours, Regions = view.Regions, MaxPrice = view.MaxPrice, NeededBy = view.NeededBy,
-            };
-            foreach (var allocation in view.Allocations)
-            {
-                if (_simulated.TryGetValue(allocation.Provider, out var sim))
-                {
-                    sim.Reserve(request, allocation.Gpus, new Random(0));
-                }
+                sim.Reserve(request, allocation.Gpus, new Random(0));
             }
         }
-    }
-
-    private IEnumerable<RequestId> AllRequestIds()
-    {
-        string? cursor = null;
-        do
-        {
-            var page = Projection.Requests(_ => true, cursor, 1000);
-            foreach (var r in page.Items)
-            {
-                yield return r.Id;
-            }
-
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
     }
 
     private async Task PollAsync(CancellationToken ct)
