@@ -53,6 +53,18 @@ foreach (var row in rows)
         $"| {row.Database} | {row.Raw:N0} | {row.Service.WorkflowsPerSecond:N0} | {row.Service.WorkflowsPerSecond / row.Raw:N2} | {row.Service.EventsPerWorkflow:N1} | {row.Service.SubmitP50.TotalMilliseconds:N1} / {row.Service.SubmitP99.TotalMilliseconds:N1} ms | {row.Paced:N0} (achieved {row.AtHalf.WorkflowsPerSecond:N0}) | {row.AtHalf.SubmitP50.TotalMilliseconds:N1} / {row.AtHalf.SubmitP99.TotalMilliseconds:N1} ms |"));
 }
 
+Console.WriteLine();
+Console.WriteLine("| database | load | CPU per workflow (whole process) | allocated per workflow | GC pauses |");
+Console.WriteLine("|---|---|---:|---:|---:|");
+foreach (var row in rows)
+{
+    foreach (var (load, result) in new[] { ("full", row.Service), ("paced", row.AtHalf) })
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {row.Database} | {load} | {result.CpuPerWorkflow.TotalMicroseconds:N0} µs | {result.BytesPerWorkflow / 1024.0:N1} KB | {result.GcPause.TotalMilliseconds:N0} ms |"));
+    }
+}
+
 Console.WriteLine($"{requests} workflows per measurement, {concurrency} concurrent clients, {Environment.ProcessorCount} cores; the raw limit is the same number of durable single-row commits at the same concurrency, measured in this run.");
 
 return 0;

@@ -13,7 +13,12 @@ using ComputeBroker.Storage;
 namespace ComputeBroker.Load;
 
 /// <summary>What the service sustained: workflows per second from first submit to last close, and submit latency.</summary>
-internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow);
+/// <remarks>
+/// CPU and allocation per workflow are the whole process's (broker, HTTP clients and all) over the measured span: what to
+/// compare when the machine's cores, not the database, are the limit.
+/// </remarks>
+internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow,
+    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause);
 
 /// <summary>
 /// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
@@ -48,6 +53,10 @@ internal static class ServiceLoad
             var latencies = new double[requests];
             var next = -1;
             var now = DateTimeOffset.UtcNow;
+            var process = Process.GetCurrentProcess();
+            var cpuBefore = process.TotalProcessorTime;
+            var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
+            var pauseBefore = GC.GetTotalPauseDuration();
             var watch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
             {
@@ -105,6 +114,10 @@ internal static class ServiceLoad
             }
 
             var elapsed = watch.Elapsed;
+            process.Refresh();
+            var cpu = process.TotalProcessorTime - cpuBefore;
+            var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
+            var pause = GC.GetTotalPauseDuration() - pauseBefore;
             Array.Sort(latencies);
             await using var store = await EventStoreFactory.OpenAsync(database, CancellationToken.None);
             var head = await store.HeadAsync(CancellationToken.None);
@@ -113,7 +126,10 @@ internal static class ServiceLoad
                 requests / elapsed.TotalSeconds,
                 TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.50 * requests) - 1]),
                 TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.99 * requests) - 1]),
-                (double)head.EventCount / requests);
+                (double)head.EventCount / requests,
+                cpu / requests,
+                bytes / requests,
+                pause);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -74,9 +75,11 @@ internal static class AppendPreparation
             return false;
         }
 
+        // Every appended event passes here: read it from a pooled buffer rather than allocate its UTF-8 bytes.
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
         try
         {
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+            var reader = new Utf8JsonReader(bytes.AsSpan(0, Encoding.UTF8.GetBytes(json, bytes)));
             while (reader.Read())
             {
             }
@@ -88,6 +91,10 @@ internal static class AppendPreparation
         {
             problem = e.Message;
             return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 }

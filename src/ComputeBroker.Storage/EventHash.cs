@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -60,19 +61,57 @@ public static class EventHash
             throw new ArgumentException($"a prev_hash has {Size} bytes, not {prevHash.Length}", nameof(prevHash));
         }
 
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        AppendField(sha, Tag);
-        AppendField(sha, stream.Value);
-        Span<byte> number = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(number, version);
-        AppendField(sha, number);
-        AppendField(sha, type);
-        AppendField(sha, FormatRecordedAt(recordedAt));
-        AppendField(sha, json);
-        AppendField(sha, prevHash);
-        Span<byte> hash = stackalloc byte[Size];
-        sha.GetHashAndReset(hash);
-        return Convert.ToHexStringLower(hash);
+        // One buffer holding the whole encoding, hashed in one call: every event of every append is hashed on the store's
+        // single writer, so this avoids an allocation per field and the incremental hasher's per-call cost.
+        Span<byte> recorded = stackalloc byte[40];
+        if (!NormalizeRecordedAt(recordedAt).TryFormat(recorded, out var recordedLength, "O", CultureInfo.InvariantCulture))
+        {
+            throw new FormatException($"recorded-at {recordedAt:O} does not fit the hashed encoding");
+        }
+
+        var length = Field(Tag.Length) + Field(Encoding.UTF8.GetByteCount(stream.Value)) + Field(8) + Field(Encoding.UTF8.GetByteCount(type))
+            + Field(recordedLength) + Field(Encoding.UTF8.GetByteCount(json)) + Field(Size);
+        var rented = length <= 1024 ? null : ArrayPool<byte>.Shared.Rent(length);
+        var buffer = rented is null ? stackalloc byte[1024] : rented.AsSpan();
+        try
+        {
+            var at = 0;
+            at = Write(buffer, at, Tag);
+            at = Write(buffer, at, stream.Value);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], 8);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[(at + 4)..], version);
+            at += Field(8);
+            at = Write(buffer, at, type);
+            at = Write(buffer, at, recorded[..recordedLength]);
+            at = Write(buffer, at, json);
+            at = Write(buffer, at, prevHash);
+            Span<byte> hash = stackalloc byte[Size];
+            SHA256.HashData(buffer[..at], hash);
+            return Convert.ToHexStringLower(hash);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static int Field(int bytes) => 4 + bytes;
+
+    private static int Write(Span<byte> buffer, int at, ReadOnlySpan<byte> bytes)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], checked((uint)bytes.Length));
+        bytes.CopyTo(buffer[(at + 4)..]);
+        return at + Field(bytes.Length);
+    }
+
+    private static int Write(Span<byte> buffer, int at, string text)
+    {
+        var written = Encoding.UTF8.GetBytes(text, buffer[(at + 4)..]);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], checked((uint)written));
+        return at + Field(written);
     }
 
     /// <summary>Parses 64 hex digits into <paramref name="destination"/>; false for anything else.</summary>
@@ -81,18 +120,4 @@ public static class EventHash
         && destination.Length == Size
         && Convert.FromHexString(hex, destination, out _, out var written) == System.Buffers.OperationStatus.Done
         && written == Size;
-
-    internal static void AppendField(IncrementalHash sha, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        AppendField(sha, bytes);
-    }
-
-    internal static void AppendField(IncrementalHash sha, ReadOnlySpan<byte> bytes)
-    {
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(length, checked((uint)bytes.Length));
-        sha.AppendData(length);
-        sha.AppendData(bytes);
-    }
 }

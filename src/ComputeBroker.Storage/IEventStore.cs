@@ -27,7 +27,7 @@ public interface IEventStore : IAsyncDisposable
 
     /// <summary>
     /// Appends to one or more streams in one transaction. Each stream may appear once. Returns the
-    /// committed events, or the first <see cref="ConcurrencyConflict"/> found, in which case nothing was written.
+    /// committed events in the order they were given (appends in order, each append's events in order), or the first <see cref="ConcurrencyConflict"/> found, in which case nothing was written.
     /// </summary>
     /// <exception cref="ArgumentException">An append names no events, a stream twice, or an event's JSON is malformed: a programming error.</exception>
     Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>

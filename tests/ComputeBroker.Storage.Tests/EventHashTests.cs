@@ -10,9 +10,13 @@ public sealed class EventHashTests
     private static readonly StreamId Stream = new("request-r-001");
     private static readonly DateTimeOffset At = new(2025, 3, 1, 9, 30, 0, TimeSpan.Zero);
 
-    [Fact]
-    public void Hash_IsSha256OverLengthPrefixedFields_AsDocumented()
+    [Theory]
+    [InlineData("""{"n":1}""")]
+    [InlineData("""{"note":"Año fiscal — ünïcode"}""")]
+    [InlineData(null)] // a document of several kilobytes, larger than the hasher's stack buffer
+    public void Hash_IsSha256OverLengthPrefixedFields_AsDocumented(string? json)
     {
+        json ??= "{\"document\":\"" + string.Concat(Enumerable.Repeat("clauses: first-refusal; ñ ", 400)) + "\"}";
         var prev = Convert.ToHexStringLower(SHA256.HashData("previous"u8));
         var bytes = new List<byte>();
         void Field(byte[] field)
@@ -30,12 +34,12 @@ public sealed class EventHashTests
         Field(version);
         Field(Encoding.UTF8.GetBytes("offer.made"));
         Field(Encoding.UTF8.GetBytes("2025-03-01T09:30:00.0000000+00:00"));
-        Field(Encoding.UTF8.GetBytes("""{"n":1}"""));
+        Field(Encoding.UTF8.GetBytes(json));
         Field(Convert.FromHexString(prev));
 
         Assert.Equal(
             Convert.ToHexStringLower(SHA256.HashData(bytes.ToArray())),
-            EventHash.Compute(Stream, 7, "offer.made", At, """{"n":1}""", prev));
+            EventHash.Compute(Stream, 7, "offer.made", At, json, prev));
     }
 
     [Fact]

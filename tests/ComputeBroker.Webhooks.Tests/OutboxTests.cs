@@ -72,11 +72,11 @@ public abstract class OutboxTests : IAsyncLifetime
         await using var store = await EventStoreFactory.OpenAsync(db, CancellationToken.None);
         await using var outbox = await WebhookOutbox.OpenAsync(EventStoreLocation.Parse(db), 5, CancellationToken.None);
         await store.AppendAsync([Append("request-taken", -1)], CancellationToken.None);
-        await using var queue = new CommitQueue(store, _ => { });
+        await using var queue = new CommitQueue(store, (_, _) => { });
 
         var appends = Enumerable.Range(0, 20).Select(i => i == 7
-                ? queue.AppendAsync([Append("request-taken", -1)], Write(outbox, Message("taken", 1)), CancellationToken.None)
-                : queue.AppendAsync([Append($"request-{i}", -1)], Write(outbox, Message($"{i}", 1), Message($"{i}", 2)), CancellationToken.None))
+                ? queue.AppendAsync([Append("request-taken", -1)], null, Write(outbox, Message("taken", 1)), CancellationToken.None)
+                : queue.AppendAsync([Append($"request-{i}", -1)], null, Write(outbox, Message($"{i}", 1), Message($"{i}", 2)), CancellationToken.None))
             .ToArray();
         var results = await Task.WhenAll(appends);
 

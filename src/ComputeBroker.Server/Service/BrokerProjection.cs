@@ -24,6 +24,12 @@ public sealed class BrokerProjection
     private readonly Dictionary<string, LedgerState> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<AgreementId, List<string>> _agreementDocuments = [];
     private readonly List<LedgerEvent> _ledgerEvents = [];
+
+    // Kept as events arrive so that neither the overview nor a request's close scans every request ever made.
+    private readonly Dictionary<string, int> _byState = new(StringComparer.Ordinal);
+    private readonly Dictionary<RequestId, OpenItems> _openItems = [];
+    private int _openOffers;
+    private int _openQuoteRequests;
     private SourcingSummaryBuilder _summary = new();
     private SourcingSummary? _summaryCache;
 
@@ -159,11 +165,9 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            var byState = _requests.Values
-                .GroupBy(s => RequestView.From(s).State)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var byState = _byState.Where(p => p.Value > 0).ToDictionary(StringComparer.Ordinal);
             _summaryCache ??= _summary.Build();
-            return new OverviewView(byState, _summaryCache, _offers.Values.Count(o => o.State == "open"), _quoteRequests.Values.Count(q => q.State == "open"), Position);
+            return new OverviewView(byState, _summaryCache, _openOffers, _openQuoteRequests, Position);
         }
     }
 
@@ -230,7 +234,19 @@ public sealed class BrokerProjection
             _order.Add(e.RequestId);
         }
 
+        var before = state.Request is null ? null : RequestView.StateOf(state);
         state.Apply(e);
+        var after = RequestView.StateOf(state);
+        if (!ReferenceEquals(before, after))
+        {
+            if (before is not null)
+            {
+                _byState[before]--;
+            }
+
+            _byState[after] = _byState.GetValueOrDefault(after) + 1;
+        }
+
         Waivers.Apply(e);
         Commitments.Apply(e);
         var request = state.Request!;
@@ -239,6 +255,8 @@ public sealed class BrokerProjection
             case OfferMade o:
                 _offers[o.Offer] = new OfferView(o.Offer, o.RequestId, o.Kind, o.Provider, o.Gpus, o.Price, o.PartialAllowed, o.At, o.RespondBy,
                     request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open", null, null);
+                Items(o.RequestId).Offers.Add(o.Offer);
+                _openOffers++;
                 break;
             case OfferAccepted a:
                 Update(a.Offer, o => o with { State = "accepted", AcceptedGpus = a.Gpus });
@@ -252,8 +270,15 @@ public sealed class BrokerProjection
             case QuotesRequested q:
                 foreach (var provider in q.Providers)
                 {
+                    if (_quoteRequests.TryGetValue((q.RequestId, provider), out var earlier) && earlier.State == "open")
+                    {
+                        _openQuoteRequests--;
+                    }
+
                     _quoteRequests[(q.RequestId, provider)] = new QuoteRequestView(q.RequestId, provider, q.Gpus, q.Ceiling, q.At, q.Deadline,
                         request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open");
+                    Items(q.RequestId).Quotes.Add(provider);
+                    _openQuoteRequests++;
                 }
 
                 break;
@@ -272,6 +297,7 @@ public sealed class BrokerProjection
                 break;
             case AwardMade award:
                 _reservations[(award.RequestId, award.Award)] = new ReservationView(award.RequestId, award.Award, award.Provider, award.Gpus, award.Price, award.Start, award.RespondBy, "open");
+                Items(award.RequestId).Awards.Add(award.Award);
                 break;
             case ReservationFailed f when _reservations.TryGetValue((f.RequestId, f.Award), out var r):
                 _reservations[(f.RequestId, f.Award)] = r with { State = f.Reason == "expired" ? "expired" : "failed" };
@@ -280,19 +306,9 @@ public sealed class BrokerProjection
                 _reservations[(m.RequestId, awardNo)] = r with { State = "confirmed" };
                 break;
             case RequestClosed:
-                foreach (var offer in _offers.Values.Where(o => o.RequestId == e.RequestId && o.State == "open").ToArray())
+                if (_openItems.Remove(e.RequestId, out var items))
                 {
-                    _offers[offer.Id] = offer with { State = "withdrawn" };
-                }
-
-                foreach (var (key, quote) in _quoteRequests.Where(q => q.Key.Item1 == e.RequestId && q.Value.State == "open").ToArray())
-                {
-                    _quoteRequests[key] = quote with { State = "withdrawn" };
-                }
-
-                foreach (var (key, reservation) in _reservations.Where(r => r.Key.Item1 == e.RequestId && r.Value.State == "open").ToArray())
-                {
-                    _reservations[key] = reservation with { State = "withdrawn" };
+                    Withdraw(e.RequestId, items);
                 }
 
                 _summary.Add(state);
@@ -330,20 +346,65 @@ public sealed class BrokerProjection
         }
     }
 
+    /// <summary>A closed request's offers, quote requests and reservations still open are withdrawn.</summary>
+    private void Withdraw(RequestId request, OpenItems items)
+    {
+        foreach (var id in items.Offers)
+        {
+            Update(id, o => o.State == "open" ? o with { State = "withdrawn" } : o);
+        }
+
+        foreach (var provider in items.Quotes)
+        {
+            UpdateQuote(request, provider, "withdrawn", onlyIfOpen: true);
+        }
+
+        foreach (var award in items.Awards)
+        {
+            if (_reservations.TryGetValue((request, award), out var reservation) && reservation.State == "open")
+            {
+                _reservations[(request, award)] = reservation with { State = "withdrawn" };
+            }
+        }
+    }
+
+    private OpenItems Items(RequestId request)
+    {
+        if (!_openItems.TryGetValue(request, out var items))
+        {
+            _openItems[request] = items = new OpenItems();
+        }
+
+        return items;
+    }
+
     private void Update(OfferId id, Func<OfferView, OfferView> change)
     {
         if (_offers.TryGetValue(id, out var offer))
         {
-            _offers[id] = change(offer);
+            var changed = change(offer);
+            _openOffers += (changed.State == "open" ? 1 : 0) - (offer.State == "open" ? 1 : 0);
+            _offers[id] = changed;
         }
     }
 
-    private void UpdateQuote(RequestId request, ProviderId provider, string state)
+    private void UpdateQuote(RequestId request, ProviderId provider, string state, bool onlyIfOpen = false)
     {
-        if (_quoteRequests.TryGetValue((request, provider), out var quote))
+        if (_quoteRequests.TryGetValue((request, provider), out var quote) && (!onlyIfOpen || quote.State == "open"))
         {
+            _openQuoteRequests += (state == "open" ? 1 : 0) - (quote.State == "open" ? 1 : 0);
             _quoteRequests[(request, provider)] = quote with { State = state };
         }
+    }
+
+    /// <summary>What a request has made that its close withdraws if still open: offers, quote requests, awards.</summary>
+    private sealed class OpenItems
+    {
+        public List<OfferId> Offers { get; } = [];
+
+        public List<ProviderId> Quotes { get; } = [];
+
+        public List<int> Awards { get; } = [];
     }
 
     /// <summary>Opaque page cursors: a position in the submission order.</summary>

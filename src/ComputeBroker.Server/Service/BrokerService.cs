@@ -136,6 +136,7 @@ public sealed partial class BrokerService : IAsyncDisposable
         RequestState state;
         Decision decision;
         AppendResult result;
+        bool webhooksWritten;
         try
         {
             if (waiverSensitive)
@@ -151,14 +152,19 @@ public sealed partial class BrokerService : IAsyncDisposable
             }
 
             var appends = new List<StreamAppend> { Append(StreamNames.Request(request.Id), StreamAppend.NoStream, decision.Events) };
+            var decoded = new List<object>(decision.Events);
             if (idemStream is not null)
             {
-                appends.Add(Append(idemStream, StreamAppend.NoStream, [new IdempotencyKeyUsed(request.Customer, idempotencyKey!, bodyHash, request.Id, _clock.GetUtcNow())]));
+                var used = new IdempotencyKeyUsed(request.Customer, idempotencyKey!, bodyHash, request.Id, _clock.GetUtcNow());
+                appends.Add(Append(idemStream, StreamAppend.NoStream, [used]));
+                decoded.Add(used);
             }
 
+            var outgoing = Webhooks?.Outgoing(state, 0, decision.Events);
             try
             {
-                result = (await _commits.AppendAsync(appends, Webhooks?.Outgoing(state, 0, decision.Events), ct)).EnsureCommitted();
+                result = (await _commits.AppendAsync(appends, decoded, outgoing, ct)).EnsureCommitted();
+                webhooksWritten = outgoing is not null;
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
             {
@@ -186,7 +192,7 @@ public sealed partial class BrokerService : IAsyncDisposable
         {
             slot.State = state;
             slot.Version = decision.Events.Count - 1;
-            await AfterCommitAsync(state, decision.Events, result, ct);
+            await AfterCommitAsync(state, decision.Events, result, webhooksWritten, ct);
         }
         finally
         {
@@ -385,9 +391,9 @@ public sealed partial class BrokerService : IAsyncDisposable
                 try
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], outgoing, ct)).EnsureCommitted();
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
-                    await AfterCommitAsync(state, decision.Events, result, ct);
+                    await AfterCommitAsync(state, decision.Events, result, outgoing is not null, ct);
                     if (state.IsClosed)
                     {
                         _slots.TryRemove(id, out _);
@@ -486,10 +492,14 @@ public sealed partial class BrokerService : IAsyncDisposable
             : ServiceResult<SubmitOutcome>.Fail(RejectionKind.Conflict, $"Idempotency-Key '{used.Key}' is being used by request {used.Request}; retry shortly");
     }
 
-    private async Task AfterCommitAsync(RequestState state, IReadOnlyList<SourcingEvent> events, AppendResult result, CancellationToken ct)
+    private async Task AfterCommitAsync(RequestState state, IReadOnlyList<SourcingEvent> events, AppendResult result, bool webhooksWritten, CancellationToken ct)
     {
         await ApplyCommittedAsync(result, ct);
-        Webhooks?.Delivery.Wake();
+        if (webhooksWritten)
+        {
+            Webhooks?.Delivery.Wake();
+        }
+
         foreach (var e in events)
         {
             React(state, e);
@@ -501,8 +511,11 @@ public sealed partial class BrokerService : IAsyncDisposable
         }
     }
 
-    /// <summary>Folds a committed group into the projection right away when it follows on from what the projection has.</summary>
-    private void ApplyInline(IReadOnlyList<RecordedEvent> events)
+    /// <summary>
+    /// Folds a committed group into the projection right away when it follows on from what the projection has,
+    /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written.
+    /// </summary>
+    private void ApplyInline(IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
     {
         if (events.Count == 0 || !_catchUpLock.Wait(0))
         {
@@ -513,9 +526,11 @@ public sealed partial class BrokerService : IAsyncDisposable
         {
             if (events[0].Position == Projection.Position + 1)
             {
-                foreach (var e in events)
+                var usable = decoded is not null && decoded.Count == events.Count;
+                for (var i = 0; i < events.Count; i++)
                 {
-                    Projection.Apply(e.Position, EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
+                    var e = events[i];
+                    Projection.Apply(e.Position, usable ? decoded![i] : EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
                 }
             }
         }

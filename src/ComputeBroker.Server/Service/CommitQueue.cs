@@ -19,10 +19,13 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly IEventStore _store;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
-    private readonly Action<IReadOnlyList<RecordedEvent>> _committed;
+    private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
 
-    /// <param name="committed">Called with every committed group's events, in commit order, before the callers resume.</param>
-    public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>> committed)
+    /// <param name="committed">
+    /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
+    /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
+    /// </param>
+    public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed)
     {
         _store = store;
         _committed = committed;
@@ -31,15 +34,16 @@ public sealed class CommitQueue : IAsyncDisposable
 
     /// <summary>Appends as one atomic unit, committed together with whatever else is queued.</summary>
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct) =>
-        AppendAsync(appends, null, ct);
+        AppendAsync(appends, null, null, ct);
 
     /// <summary>
     /// As <see cref="AppendAsync(IReadOnlyList{StreamAppend}, CancellationToken)"/>, and runs <paramref name="inTransaction"/>
     /// in the transaction that commits these events (see <see cref="IEventStore"/>): its rows commit if and only if the events do.
+    /// <paramref name="decoded"/>, when given, holds the object each event of <paramref name="appends"/> was serialized from, in order.
     /// </summary>
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct)
     {
-        var pending = new Pending(appends, inTransaction, ct);
+        var pending = new Pending(appends, decoded, inTransaction, ct);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromException<AppendResult>(new ObjectDisposedException(nameof(CommitQueue)));
     }
 
@@ -88,11 +92,14 @@ public sealed class CommitQueue : IAsyncDisposable
                 var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), all, CancellationToken.None);
                 if (combined.IsCommitted)
                 {
-                    _committed(combined.Events);
+                    _committed(combined.Events, group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null);
+                    // The store returns the events in the order they were given: each caller's are the next slice.
+                    var offset = 0;
                     foreach (var pending in group)
                     {
-                        var mine = pending.Appends.Select(a => a.Stream).ToHashSet();
-                        pending.Done.TrySetResult(AppendResult.Committed(combined.Events.Where(e => mine.Contains(e.Stream)).ToArray()));
+                        var count = pending.Appends.Sum(a => a.Events.Count);
+                        pending.Done.TrySetResult(AppendResult.Committed(combined.Events.Skip(offset).Take(count).ToArray()));
+                        offset += count;
                     }
 
                     return;
@@ -111,7 +118,7 @@ public sealed class CommitQueue : IAsyncDisposable
                 var result = await _store.AppendAsync(pending.Appends, pending.InTransaction, CancellationToken.None);
                 if (result.IsCommitted)
                 {
-                    _committed(result.Events);
+                    _committed(result.Events, pending.Decoded);
                 }
 
                 pending.Done.TrySetResult(result);
@@ -129,7 +136,7 @@ public sealed class CommitQueue : IAsyncDisposable
         await _writer;
     }
 
-    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, Func<DbTransaction, CancellationToken, Task>? InTransaction, CancellationToken Cancellation)
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<DbTransaction, CancellationToken, Task>? InTransaction, CancellationToken Cancellation)
     {
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

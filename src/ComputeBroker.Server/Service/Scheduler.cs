@@ -41,12 +41,18 @@ public sealed partial class Scheduler : IAsyncDisposable
 
     public void At(DateTimeOffset at, Func<CancellationToken, Task> work)
     {
+        bool first;
         lock (_gate)
         {
+            // The loop sleeps until the earliest item: only a new earliest item needs to wake it.
+            first = !_queue.TryPeek(out _, out var head) || at < head.At;
             _queue.Enqueue(work, (at, _seq++));
         }
 
-        _wake.Release();
+        if (first && _wake.CurrentCount == 0)
+        {
+            _wake.Release();
+        }
     }
 
     private async Task RunAsync(CancellationToken ct)

@@ -39,7 +39,7 @@ public sealed record RequestView(
         return new RequestView(
             r.Id, r.Customer, r.WorkloadClass, r.Accelerator, r.Gpus, r.Regions, r.MaxPrice, r.EarliestStart, r.DurationHours, r.NeededBy, r.AllOrNothing,
             s.SubmittedAt,
-            s.Closed is { } c ? Kebab(c.Outcome.ToString()) : Kebab(s.Phase.ToString()),
+            StateOf(s),
             s.Clauses?.Route,
             s.Clauses?.Holder,
             s.Allocated,
@@ -49,6 +49,26 @@ public sealed record RequestView(
             s.Closed?.At,
             s.NextDeadline,
             s.Allocations.Select(a => new AllocationView(a.Provider, a.Gpus, a.Price, a.Start, a.Source, a.At)).ToArray());
+    }
+
+    /// <summary>The request's state as the API names it: its outcome once closed, else its phase (kebab-case).</summary>
+    public static string StateOf(RequestState s) => s.Closed is { } c ? OutcomeNames[(int)c.Outcome] : PhaseNames[(int)s.Phase];
+
+    // Views are built for every listed request and every overview: name each enum value once.
+    private static readonly string[] OutcomeNames = Names<RequestOutcome>();
+    private static readonly string[] PhaseNames = Names<RequestPhase>();
+
+    private static string[] Names<T>()
+        where T : struct, Enum
+    {
+        var values = Enum.GetValues<T>();
+        var names = new string[values.Max(v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)) + 1];
+        foreach (var v in values)
+        {
+            names[Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)] = Kebab(v.ToString());
+        }
+
+        return names;
     }
 
     private static string Kebab(string pascal) => string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "-" : string.Empty) + char.ToLowerInvariant(ch) : ch.ToString()));

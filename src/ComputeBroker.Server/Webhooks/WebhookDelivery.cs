@@ -57,13 +57,18 @@ public sealed partial class WebhookDelivery : IAsyncDisposable
     /// <summary>New messages were committed: look now rather than at the next poll.</summary>
     public void Wake()
     {
+        if (_wake.CurrentCount > 0)
+        {
+            return; // Already woken: one look finds every message committed so far.
+        }
+
         try
         {
             _wake.Release();
         }
         catch (SemaphoreFullException)
         {
-            // Already awake.
+            // Woken by another thread between the check and the release.
         }
     }
 

@@ -22,6 +22,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly string _readConnectionString;
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteAppendStatements? _statements;
     private bool _disposed;
 
     private SqliteEventStore(string readConnectionString, SqliteConnection writer, string path)
@@ -112,39 +113,10 @@ public sealed class SqliteEventStore : IEventStore
             // invalidated by another process before the inserts.
             await using var transaction = _writer.BeginTransaction(deferred: false);
             var committed = new List<RecordedEvent>();
-            await using var head = _writer.CreateCommand();
-            head.Transaction = transaction;
-            head.CommandText = "SELECT version, hash FROM events WHERE stream_id = $stream ORDER BY version DESC LIMIT 1";
-            var headStream = head.Parameters.Add("$stream", SqliteType.Text);
-
-            await using var insert = _writer.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText =
-                """
-                INSERT INTO events (stream_id, version, type, data, recorded_at, prev_hash, hash)
-                VALUES ($stream, $version, $type, $data, $recorded_at, $prev_hash, $hash)
-                RETURNING position
-                """;
-            var pStream = insert.Parameters.Add("$stream", SqliteType.Text);
-            var pVersion = insert.Parameters.Add("$version", SqliteType.Integer);
-            var pType = insert.Parameters.Add("$type", SqliteType.Text);
-            var pData = insert.Parameters.Add("$data", SqliteType.Text);
-            var pRecordedAt = insert.Parameters.Add("$recorded_at", SqliteType.Text);
-            var pPrevHash = insert.Parameters.Add("$prev_hash", SqliteType.Text);
-            var pHash = insert.Parameters.Add("$hash", SqliteType.Text);
-
+            _statements ??= new SqliteAppendStatements(_writer);
             foreach (var append in prepared)
             {
-                headStream.Value = append.Stream.Value;
-                var (version, prevHash) = (StreamAppend.NoStream, EventHash.Genesis);
-                await using (var reader = await head.ExecuteReaderAsync(cancellationToken))
-                {
-                    if (await reader.ReadAsync(cancellationToken))
-                    {
-                        (version, prevHash) = (reader.GetInt64(0), reader.GetString(1));
-                    }
-                }
-
+                var (version, prevHash) = _statements.Head(append.Stream);
                 if (version != append.ExpectedVersion)
                 {
                     // Disposing the transaction rolls back the inserts already made for earlier streams.
@@ -155,14 +127,7 @@ public sealed class SqliteEventStore : IEventStore
                 {
                     version++;
                     var hash = EventHash.Compute(append.Stream, version, e.Type, e.RecordedAt, e.Json, prevHash);
-                    pStream.Value = append.Stream.Value;
-                    pVersion.Value = version;
-                    pType.Value = e.Type;
-                    pData.Value = e.Json;
-                    pRecordedAt.Value = EventHash.FormatRecordedAt(e.RecordedAt);
-                    pPrevHash.Value = prevHash;
-                    pHash.Value = hash;
-                    var position = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+                    var position = _statements.Insert(append.Stream, version, e.Type, e.Json, EventHash.FormatRecordedAt(e.RecordedAt), prevHash, hash);
                     committed.Add(new RecordedEvent(position, append.Stream, version, e.Type, e.Json, e.RecordedAt, prevHash, hash));
                     prevHash = hash;
                 }
@@ -267,6 +232,7 @@ public sealed class SqliteEventStore : IEventStore
             }
 
             _disposed = true;
+            _statements?.Dispose();
             await _writer.DisposeAsync();
             await using var connection = new SqliteConnection(_readConnectionString);
 
