@@ -10,18 +10,27 @@ namespace ComputeBroker.Load;
 /// </summary>
 internal static class RawCommits
 {
+    /// <summary>Commits per second; a first, unmeasured round of a tenth of the commits warms the connections and the JIT, as the service's warm-up does.</summary>
     public static async Task<double> MeasureAsync(string kind, string connection, int commits, int concurrency)
     {
-        return kind == "postgres" ? await PostgresAsync(connection, commits, concurrency) : await SqliteAsync(connection, commits, concurrency);
+        var warmup = Math.Max(100, commits / 10);
+        if (kind == "postgres")
+        {
+            await PostgresAsync(connection, warmup, concurrency, create: true);
+            return await PostgresAsync(connection, commits, concurrency, create: false);
+        }
+
+        await SqliteAsync(connection, warmup, concurrency, create: true);
+        return await SqliteAsync(connection, commits, concurrency, create: false);
     }
 
-    private static async Task<double> SqliteAsync(string path, int commits, int concurrency)
+    private static async Task<double> SqliteAsync(string path, int commits, int concurrency, bool create)
     {
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
         await using (var setup = new SqliteConnection(cs))
         {
             await setup.OpenAsync();
-            await Exec(setup, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);");
+            await Exec(setup, create ? "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);" : "PRAGMA journal_mode=WAL;");
         }
 
         var next = 0;
@@ -44,11 +53,12 @@ internal static class RawCommits
         return commits / watch.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> PostgresAsync(string connection, int commits, int concurrency)
+    private static async Task<double> PostgresAsync(string connection, int commits, int concurrency, bool create)
     {
         await using var source = NpgsqlDataSource.Create(connection);
-        await using (var setup = source.CreateCommand("CREATE TABLE t(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text NOT NULL)"))
+        if (create)
         {
+            await using var setup = source.CreateCommand("CREATE TABLE t(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text NOT NULL)");
             await setup.ExecuteNonQueryAsync();
         }
 

@@ -18,7 +18,7 @@ namespace ComputeBroker.Load;
 /// compare when the machine's cores, not the database, are the limit.
 /// </remarks>
 internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow,
-    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause);
+    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections);
 
 /// <summary>
 /// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
@@ -50,68 +50,25 @@ internal static class ServiceLoad
             var customerKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString();
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", customerKey);
 
+            // Warm-up on the same host, not measured: the JIT compiles and recompiles the hot paths during the first
+            // thousand or so workflows, which a long-running broker pays once at start.
+            var warmup = Math.Max(500, requests / 2);
+            await RunAsync(http, "warm", warmup, concurrency, null, new double[warmup]);
+            await WaitClosedAsync(http, warmup);
+            await using var store = await EventStoreFactory.OpenAsync(database, CancellationToken.None);
+            var eventsBefore = (await store.HeadAsync(CancellationToken.None)).EventCount;
+
             var latencies = new double[requests];
-            var next = -1;
-            var now = DateTimeOffset.UtcNow;
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
+            int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
             var watch = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < requests)
-                {
-                    if (perSecond is { } rate)
-                    {
-                        // Open loop: request i is due at i / rate seconds, whatever the earlier ones are doing.
-                        var due = TimeSpan.FromSeconds(i / rate) - watch.Elapsed;
-                        if (due > TimeSpan.Zero)
-                        {
-                            await Task.Delay(due);
-                        }
-                    }
-
-                    var body = Json(new
-                    {
-                        id = $"load-{i}",
-                        workloadClass = "training",
-                        accelerator = "H200",
-                        gpus = 64,
-                        earliestStart = now.AddDays(30).ToString("O", CultureInfo.InvariantCulture),
-                        durationHours = 24,
-                        maxPrice = "15.00 USD",
-                        neededBy = now.AddDays(10).ToString("O", CultureInfo.InvariantCulture),
-                    });
-                    var started = Stopwatch.GetTimestamp();
-                    using var response = await http.PostAsync("/v1/requests", body);
-                    latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    if (response.StatusCode != HttpStatusCode.Created)
-                    {
-                        throw new InvalidOperationException($"submit {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                    }
-                }
-            })));
+            await RunAsync(http, "load", requests, concurrency, perSecond, latencies);
 
             // Every workflow is done when every request is closed.
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                var overview = JsonDocument.Parse(await http.GetStringAsync("/v1/overview")).RootElement;
-                var closed = overview.GetProperty("summary").GetProperty("requests").GetInt32();
-                if (closed >= requests)
-                {
-                    break;
-                }
-
-                if (deadline.Elapsed > TimeSpan.FromMinutes(5))
-                {
-                    throw new TimeoutException($"only {closed} of {requests} workflows finished in 5 minutes");
-                }
-
-                await Task.Delay(20);
-            }
+            await WaitClosedAsync(http, warmup + requests);
 
             var elapsed = watch.Elapsed;
             process.Refresh();
@@ -119,21 +76,89 @@ internal static class ServiceLoad
             var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
             Array.Sort(latencies);
-            await using var store = await EventStoreFactory.OpenAsync(database, CancellationToken.None);
             var head = await store.HeadAsync(CancellationToken.None);
             return new ServiceResult(
                 requests,
                 requests / elapsed.TotalSeconds,
                 TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.50 * requests) - 1]),
                 TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.99 * requests) - 1]),
-                (double)head.EventCount / requests,
+                (double)(head.EventCount - eventsBefore) / requests,
                 cpu / requests,
                 bytes / requests,
-                pause);
+                pause,
+                string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])));
         }
         finally
         {
             await app.StopAsync();
+        }
+    }
+
+    /// <summary>
+    /// Submits <paramref name="count"/> requests from <paramref name="concurrency"/> clients, as fast as they are answered or, with
+    /// <paramref name="perSecond"/>, on a fixed schedule (open loop); each submit's latency in milliseconds goes to <paramref name="latencies"/>.
+    /// </summary>
+    private static Task RunAsync(HttpClient http, string prefix, int count, int concurrency, double? perSecond, double[] latencies)
+    {
+        var next = -1;
+        var now = DateTimeOffset.UtcNow;
+        var watch = Stopwatch.StartNew();
+        return Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                if (perSecond is { } rate)
+                {
+                    // Open loop: request i is due at i / rate seconds, whatever the earlier ones are doing.
+                    var due = TimeSpan.FromSeconds(i / rate) - watch.Elapsed;
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due);
+                    }
+                }
+
+                var body = Json(new
+                {
+                    id = $"{prefix}-{i}",
+                    workloadClass = "training",
+                    accelerator = "H200",
+                    gpus = 64,
+                    earliestStart = now.AddDays(30).ToString("O", CultureInfo.InvariantCulture),
+                    durationHours = 24,
+                    maxPrice = "15.00 USD",
+                    neededBy = now.AddDays(10).ToString("O", CultureInfo.InvariantCulture),
+                });
+                var started = Stopwatch.GetTimestamp();
+                using var response = await http.PostAsync("/v1/requests", body);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (response.StatusCode != HttpStatusCode.Created)
+                {
+                    throw new InvalidOperationException($"submit {prefix}-{i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+        })));
+    }
+
+    /// <summary>Waits until <paramref name="total"/> requests are closed (the overview counts closed requests).</summary>
+    private static async Task WaitClosedAsync(HttpClient http, int total)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var overview = JsonDocument.Parse(await http.GetStringAsync("/v1/overview")).RootElement;
+            var closed = overview.GetProperty("summary").GetProperty("requests").GetInt32();
+            if (closed >= total)
+            {
+                return;
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromMinutes(5))
+            {
+                throw new TimeoutException($"only {closed} of {total} workflows finished in 5 minutes");
+            }
+
+            await Task.Delay(20);
         }
     }
 

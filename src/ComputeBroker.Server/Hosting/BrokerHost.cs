@@ -23,7 +23,13 @@ public static partial class BrokerHost
     {
         var store = await EventStoreFactory.OpenAsync(options.Database, ct);
         var webhooks = await Webhooks.BrokerWebhooks.OpenAsync(options.Database, options.Providers, options.Webhooks, ct);
-        var builder = WebApplication.CreateSlimBuilder();
+        // The broker takes no settings files. Its database usually sits in the working directory, so a content root there with
+        // settings reloaded on change would watch the directory and wake on every write to the log.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("ComputeBroker", LogLevel.Information);

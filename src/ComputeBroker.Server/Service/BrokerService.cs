@@ -349,7 +349,8 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     // ---- internals --------------------------------------------------------------------------------------------
 
-    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct)
+    /// <param name="view">False for the service's own decisions (deadlines, simulated providers), which do not read the request's view.</param>
+    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct, bool view = true)
     {
         var slot = _slots.GetOrAdd(id, _ => new RequestSlot());
         await slot.Gate.WaitAsync(ct);
@@ -378,7 +379,7 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 if (decision.Events.Count == 0)
                 {
-                    return ServiceResult<RequestView>.Success(RequestView.From(state));
+                    return new ServiceResult<RequestView>(view ? RequestView.From(state) : null, null);
                 }
 
                 // A waived request's close gives budget back: it commits under the waiver lock (see SubmitAsync).
@@ -399,7 +400,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                         _slots.TryRemove(id, out _);
                     }
 
-                    return ServiceResult<RequestView>.Success(RequestView.From(state));
+                    return new ServiceResult<RequestView>(view ? RequestView.From(state) : null, null);
                 }
                 catch (ConcurrencyConflictException) when (attempt < 3)
                 {
@@ -578,7 +579,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     private void ArmDeadline(RequestId id, DateTimeOffset deadline) =>
         _scheduler.At(deadline, async ct =>
         {
-            var result = await DecideAsync(id, s => Engine.Tick(s, _clock.GetUtcNow()), ct);
+            var result = await DecideAsync(id, s => Engine.Tick(s, _clock.GetUtcNow()), ct, view: false);
             if (!result.Ok && result.Rejection!.Kind != RejectionKind.NotFound)
             {
                 LogTickRefused(id, result.Rejection.Message);
@@ -600,7 +601,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                         answer = sim.AnswerOffer(offer, request);
                     }
 
-                    var result = await DecideAsync(offer.RequestId, s => Engine.AnswerOffer(s, offer.Offer, sim.Id, answer, _clock.GetUtcNow()), ct);
+                    var result = await DecideAsync(offer.RequestId, s => Engine.AnswerOffer(s, offer.Offer, sim.Id, answer, _clock.GetUtcNow()), ct, view: false);
                     if (!result.Ok && answer is OfferAnswer.Accept accept)
                     {
                         lock (sim)
@@ -623,7 +624,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                                 answer = quoter.Quote(request, quotes.Gpus, _clock.GetUtcNow(), Engine.Policy.QuoteValidity);
                             }
 
-                            await DecideAsync(quotes.RequestId, s => Engine.AnswerQuote(s, quoter.Id, answer, _clock.GetUtcNow()), ct);
+                            await DecideAsync(quotes.RequestId, s => Engine.AnswerQuote(s, quoter.Id, answer, _clock.GetUtcNow()), ct, view: false);
                         });
                     }
                 }
@@ -641,7 +642,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                         }
                     }
 
-                    var result = await DecideAsync(award.RequestId, s => Engine.AnswerReservation(s, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", _clock.GetUtcNow()), ct);
+                    var result = await DecideAsync(award.RequestId, s => Engine.AnswerReservation(s, award.Award, sim.Id, reserved, reserved ? null : "capacity no longer free", _clock.GetUtcNow()), ct, view: false);
                     if (!result.Ok && reserved)
                     {
                         lock (sim)
