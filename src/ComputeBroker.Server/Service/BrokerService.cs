@@ -16,8 +16,9 @@ namespace ComputeBroker.Server.Service;
 /// The durable broker: drives the pure <see cref="SourcingEngine"/> and <see cref="LedgerEngine"/> with
 /// the service's clock, and makes every decision durable before anyone hears of it. Each decision loads
 /// the stream (or uses the cached state), decides, and appends with the stream's expected version, so two
-/// writers (threads or replicas) never both succeed; the loser reloads and decides again. Deadlines are
-/// re-armed from the log at start, so they survive restarts and fire exactly once in the log.
+/// writers (threads or replicas) never both succeed; the loser reloads and decides again. Deadlines live in
+/// a durable table written with each append and are fired by a runner that claims them (see
+/// BrokerService.Deadlines.cs), so they survive restarts and fire exactly once in the log.
 /// Simulated providers answer from inside the service. Thread-safe.
 /// </summary>
 public sealed partial class BrokerService : IAsyncDisposable
@@ -69,19 +70,17 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
     public BrokerWebhooks? Webhooks { get; init; }
 
-    /// <summary>Reads the log into the projection, restores simulated inventory, re-arms every deadline and starts the runners.</summary>
+    /// <summary>
+    /// Reads the log into the projection, restores simulated inventory, gives every open request's deadline a row if it
+    /// has none (a database written before the deadline table existed) and starts the runners; the first look for due
+    /// deadlines is at once.
+    /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
+        var deadlines = Deadlines ?? throw new InvalidOperationException("a started broker service fires deadlines: set Deadlines (DeadlineTable.OpenAsync on the event store's database) first");
         await CatchUpAsync(ct);
         RestoreInventory();
-        foreach (var id in Projection.OpenRequests())
-        {
-            if (Projection.Request(id)?.NextDeadline is { } deadline)
-            {
-                ArmDeadline(id, deadline);
-            }
-        }
-
+        await deadlines.BackfillAsync(Projection.OpenDeadlines(), ct);
         _scheduler.Start();
         Webhooks?.Start();
         _poll = Task.Run(() => PollAsync(_stop.Token), CancellationToken.None);
@@ -158,7 +157,8 @@ public sealed partial class BrokerService : IAsyncDisposable
 
             try
             {
-                result = (await _commits.AppendAsync(appends, Webhooks?.Outgoing(state, 0, decision.Events), ct)).EnsureCommitted();
+                var inTransaction = WithAppend(state, decision.Events.Count - 1, Webhooks?.Outgoing(state, 0, decision.Events));
+                result = (await _commits.AppendAsync(appends, inTransaction, ct)).EnsureCommitted();
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
             {
@@ -343,12 +343,22 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     // ---- internals --------------------------------------------------------------------------------------------
 
-    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct)
+    private Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct) =>
+        DecideAsync(id, decide, null, ct);
+
+    /// <param name="claim">For a claimed deadline's tick: a cached state older than the row is read again (another replica
+    /// wrote since), and a tick that appends nothing releases the row (<see cref="ReleaseUnchangedAsync"/>).</param>
+    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, DeadlineClaim? claim, CancellationToken ct)
     {
         var slot = _slots.GetOrAdd(id, _ => new RequestSlot());
         await slot.Gate.WaitAsync(ct);
         try
         {
+            if (claim is not null && slot.Version < claim.StreamVersion)
+            {
+                slot.State = null;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 if (slot.State is null)
@@ -372,6 +382,11 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 if (decision.Events.Count == 0)
                 {
+                    if (claim is not null)
+                    {
+                        await ReleaseUnchangedAsync(id, state, slot.Version, ct);
+                    }
+
                     return ServiceResult<RequestView>.Success(RequestView.From(state));
                 }
 
@@ -384,8 +399,8 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 try
                 {
-                    var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], outgoing, ct)).EnsureCommitted();
+                    var inTransaction = WithAppend(state, slot.Version + decision.Events.Count, Webhooks?.Outgoing(state, slot.Version + 1, decision.Events));
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], inTransaction, ct)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, ct);
                     if (state.IsClosed)
@@ -497,7 +512,7 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         if (!state.IsClosed && state.NextDeadline is { } deadline)
         {
-            ArmDeadline(state.Id, deadline);
+            WakeAt(deadline);
         }
     }
 
@@ -559,16 +574,6 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         await CatchUpAsync(ct);
     }
-
-    private void ArmDeadline(RequestId id, DateTimeOffset deadline) =>
-        _scheduler.At(deadline, async ct =>
-        {
-            var result = await DecideAsync(id, s => Engine.Tick(s, _clock.GetUtcNow()), ct);
-            if (!result.Ok && result.Rejection!.Kind != RejectionKind.NotFound)
-            {
-                LogTickRefused(id, result.Rejection.Message);
-            }
-        });
 
     /// <summary>Simulated providers hear of offers, quote requests, awards and releases after the events are durable.</summary>
     private void React(RequestState state, SourcingEvent e)
@@ -686,24 +691,19 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     private async Task PollAsync(CancellationToken ct)
     {
-        // Other replicas' writes reach this replica's projection within a second.
-        while (!ct.IsCancellationRequested)
+        // Other replicas' writes reach this replica's projection within a second, and so do the deadlines this process was
+        // not told of (other replicas', or written before a restart): the first look is at once.
+        for (var first = true; !ct.IsCancellationRequested; first = false)
         {
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                var before = Projection.Position;
-                await CatchUpAsync(ct);
-                if (Projection.Position != before)
+                if (!first)
                 {
-                    foreach (var id in Projection.OpenRequests())
-                    {
-                        if (!_slots.ContainsKey(id) && Projection.Request(id)?.NextDeadline is { } deadline)
-                        {
-                            ArmDeadline(id, deadline);
-                        }
-                    }
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    await CatchUpAsync(ct);
                 }
+
+                await RunDueAsync(ct);
             }
             catch (OperationCanceledException)
             {
@@ -742,6 +742,11 @@ public sealed partial class BrokerService : IAsyncDisposable
         if (Webhooks is not null)
         {
             await Webhooks.DisposeAsync();
+        }
+
+        if (Deadlines is not null)
+        {
+            await Deadlines.DisposeAsync();
         }
 
         _stop.Dispose();
