@@ -23,6 +23,7 @@ public static partial class BrokerHost
     {
         var store = await EventStoreFactory.OpenAsync(options.Database, ct);
         var webhooks = await Webhooks.BrokerWebhooks.OpenAsync(options.Database, options.Providers, options.Webhooks, ct);
+        var deadlines = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(options.Database), ct);
         // The broker takes no settings files. Its database usually sits in the working directory, so a content root there with
         // settings reloaded on change would watch the directory and wake on every write to the log.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -49,6 +50,7 @@ public static partial class BrokerHost
             store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed)
         {
             Webhooks = webhooks.WithLogger(sp.GetRequiredService<ILogger<Webhooks.WebhookDelivery>>()),
+            Deadlines = deadlines,
         });
         builder.Services.AddHostedService<BrokerLifetime>();
         if (options.DemoTraffic)
@@ -100,7 +102,7 @@ public static partial class BrokerHost
         }
     }
 
-    /// <summary>Starts the service with the host (log read, deadlines re-armed, agreements applied) and stops it cleanly.</summary>
+    /// <summary>Starts the service with the host (log read, deadline runner started, agreements applied) and stops it cleanly.</summary>
     private sealed partial class BrokerLifetime(BrokerService broker, ServeOptions options, IEventStore store, ILogger<BrokerLifetime> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)

@@ -24,6 +24,9 @@ public sealed class ScaledTimeProvider : TimeProvider
 
     public override DateTimeOffset GetUtcNow() => Start + ((_real.GetUtcNow() - _realStart) * Speed);
 
+    /// <summary>How much time <paramref name="clock"/> shows pass in <paramref name="real"/> real time.</summary>
+    public static TimeSpan OnClock(TimeProvider clock, TimeSpan real) => clock is ScaledTimeProvider scaled ? real * scaled.Speed : real;
+
     /// <summary>The real time to wait until this clock reads <paramref name="at"/>.</summary>
     public TimeSpan RealDelayUntil(DateTimeOffset at)
     {

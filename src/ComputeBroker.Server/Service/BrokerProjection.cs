@@ -121,11 +121,15 @@ public sealed class BrokerProjection
         }
     }
 
-    public IReadOnlyList<RequestId> OpenRequests()
+    /// <summary>Every open request's next deadline, with the stream version it is computed at (the request's last event).</summary>
+    public IReadOnlyList<KnownDeadline> OpenDeadlines()
     {
         lock (_gate)
         {
-            return _requests.Values.Where(s => !s.IsClosed).Select(s => s.Id).ToArray();
+            return _requests.Values
+                .Where(s => !s.IsClosed && s.NextDeadline is not null)
+                .Select(s => new KnownDeadline(s.Id, s.NextDeadline!.Value, s.EventCount - 1))
+                .ToArray();
         }
     }
 

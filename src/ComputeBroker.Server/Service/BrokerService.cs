@@ -16,8 +16,9 @@ namespace ComputeBroker.Server.Service;
 /// The durable broker: drives the pure <see cref="SourcingEngine"/> and <see cref="LedgerEngine"/> with
 /// the service's clock, and makes every decision durable before anyone hears of it. Each decision loads
 /// the stream (or uses the cached state), decides, and appends with the stream's expected version, so two
-/// writers (threads or replicas) never both succeed; the loser reloads and decides again. Deadlines are
-/// re-armed from the log at start, so they survive restarts and fire exactly once in the log.
+/// writers (threads or replicas) never both succeed; the loser reloads and decides again. Deadlines live in
+/// a durable table written with each append and are fired by a runner that claims them (see
+/// BrokerService.Deadlines.cs), so they survive restarts and fire exactly once in the log.
 /// Simulated providers answer from inside the service. Thread-safe.
 /// </summary>
 public sealed partial class BrokerService : IAsyncDisposable
@@ -69,19 +70,17 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
     public BrokerWebhooks? Webhooks { get; init; }
 
-    /// <summary>Reads the log into the projection, restores simulated inventory, re-arms every deadline and starts the runners.</summary>
+    /// <summary>
+    /// Reads the log into the projection, restores simulated inventory, gives every open request's deadline a row if it
+    /// has none (a database written before the deadline table existed) and starts the runners; the first look for due
+    /// deadlines is at once.
+    /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
+        var deadlines = Deadlines ?? throw new InvalidOperationException("a started broker service fires deadlines: set Deadlines (DeadlineTable.OpenAsync on the event store's database) first");
         await CatchUpAsync(ct);
         RestoreInventory();
-        foreach (var id in Projection.OpenRequests())
-        {
-            if (Projection.Request(id)?.NextDeadline is { } deadline)
-            {
-                ArmDeadline(id, deadline);
-            }
-        }
-
+        await deadlines.BackfillAsync(Projection.OpenDeadlines(), ct);
         _scheduler.Start();
         Webhooks?.Start();
         _poll = Task.Run(() => PollAsync(_stop.Token), CancellationToken.None);
@@ -163,7 +162,8 @@ public sealed partial class BrokerService : IAsyncDisposable
             var outgoing = Webhooks?.Outgoing(state, 0, decision.Events);
             try
             {
-                result = (await _commits.AppendAsync(appends, decoded, outgoing, ct)).EnsureCommitted();
+                var inTransaction = WithAppend(state, decision.Events.Count - 1, outgoing);
+                result = (await _commits.AppendAsync(appends, decoded, inTransaction, ct)).EnsureCommitted();
                 webhooksWritten = outgoing is not null;
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
@@ -349,13 +349,23 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     // ---- internals --------------------------------------------------------------------------------------------
 
+    private Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct, bool view = true) =>
+        DecideAsync(id, decide, null, ct, view);
+
+    /// <param name="claim">For a claimed deadline's tick: a cached state older than the row is read again (another replica
+    /// wrote since), and a tick that appends nothing releases the row (<see cref="ReleaseUnchangedAsync"/>).</param>
     /// <param name="view">False for the service's own decisions (deadlines, simulated providers), which do not read the request's view.</param>
-    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, CancellationToken ct, bool view = true)
+    private async Task<ServiceResult<RequestView>> DecideAsync(RequestId id, Func<RequestState, Decision> decide, DeadlineClaim? claim, CancellationToken ct, bool view = true)
     {
         var slot = _slots.GetOrAdd(id, _ => new RequestSlot());
         await slot.Gate.WaitAsync(ct);
         try
         {
+            if (claim is not null && slot.Version < claim.StreamVersion)
+            {
+                slot.State = null;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 if (slot.State is null)
@@ -379,6 +389,11 @@ public sealed partial class BrokerService : IAsyncDisposable
 
                 if (decision.Events.Count == 0)
                 {
+                    if (claim is not null)
+                    {
+                        await ReleaseUnchangedAsync(id, state, slot.Version, ct);
+                    }
+
                     return new ServiceResult<RequestView>(view ? RequestView.From(state) : null, null);
                 }
 
@@ -392,7 +407,8 @@ public sealed partial class BrokerService : IAsyncDisposable
                 try
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct)).EnsureCommitted();
+                    var inTransaction = WithAppend(state, slot.Version + decision.Events.Count, outgoing);
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, inTransaction, ct)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, outgoing is not null, ct);
                     if (state.IsClosed)
@@ -508,7 +524,7 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         if (!state.IsClosed && state.NextDeadline is { } deadline)
         {
-            ArmDeadline(state.Id, deadline);
+            WakeAt(deadline);
         }
     }
 
@@ -575,16 +591,6 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         await CatchUpAsync(ct);
     }
-
-    private void ArmDeadline(RequestId id, DateTimeOffset deadline) =>
-        _scheduler.At(deadline, async ct =>
-        {
-            var result = await DecideAsync(id, s => Engine.Tick(s, _clock.GetUtcNow()), ct, view: false);
-            if (!result.Ok && result.Rejection!.Kind != RejectionKind.NotFound)
-            {
-                LogTickRefused(id, result.Rejection.Message);
-            }
-        });
 
     /// <summary>Simulated providers hear of offers, quote requests, awards and releases after the events are durable.</summary>
     private void React(RequestState state, SourcingEvent e)
@@ -702,24 +708,19 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     private async Task PollAsync(CancellationToken ct)
     {
-        // Other replicas' writes reach this replica's projection within a second.
-        while (!ct.IsCancellationRequested)
+        // Other replicas' writes reach this replica's projection within a second, and so do the deadlines this process was
+        // not told of (other replicas', or written before a restart): the first look is at once.
+        for (var first = true; !ct.IsCancellationRequested; first = false)
         {
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                var before = Projection.Position;
-                await CatchUpAsync(ct);
-                if (Projection.Position != before)
+                if (!first)
                 {
-                    foreach (var id in Projection.OpenRequests())
-                    {
-                        if (!_slots.ContainsKey(id) && Projection.Request(id)?.NextDeadline is { } deadline)
-                        {
-                            ArmDeadline(id, deadline);
-                        }
-                    }
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    await CatchUpAsync(ct);
                 }
+
+                await RunDueAsync(ct);
             }
             catch (OperationCanceledException)
             {
@@ -758,6 +759,11 @@ public sealed partial class BrokerService : IAsyncDisposable
         if (Webhooks is not null)
         {
             await Webhooks.DisposeAsync();
+        }
+
+        if (Deadlines is not null)
+        {
+            await Deadlines.DisposeAsync();
         }
 
         _stop.Dispose();

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace ComputeBroker.Server.Service;
 
 /// <summary>
-/// Runs timed work on the broker's clock: deadlines and simulated providers' answers. One background
+/// Runs timed work on the broker's clock: wake-ups of the deadline runner (a hint: the deadline table is the
+/// truth, and the runner also polls it) and simulated providers' answers. One background
 /// loop sleeps until the earliest item is due (on a <see cref="Hosting.ScaledTimeProvider"/> the real
 /// sleep is shortened by its speed), then runs every due item in order. Work items must not throw; a
 /// failure is logged and the loop goes on. Thread-safe.

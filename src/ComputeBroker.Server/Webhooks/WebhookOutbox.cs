@@ -1,10 +1,10 @@
-using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using ComputeBroker.Domain;
+using ComputeBroker.Server.Service;
 using ComputeBroker.Storage;
-using Microsoft.Data.Sqlite;
-using Npgsql;
+using NpgsqlTypes;
+using static ComputeBroker.Server.Service.SideDatabase;
 
 namespace ComputeBroker.Server.Webhooks;
 
@@ -66,50 +66,22 @@ public static class DeliveryStates
 /// </remarks>
 public sealed class WebhookOutbox : IAsyncDisposable
 {
-    private readonly StorageProvider _provider;
-    private readonly string? _sqlite;
-    private readonly NpgsqlDataSource? _postgres;
+    private readonly SideDatabase _db;
 
-    private WebhookOutbox(StorageProvider provider, string? sqlite, NpgsqlDataSource? postgres, int maxAttempts)
+    private WebhookOutbox(SideDatabase db, int maxAttempts)
     {
-        _provider = provider;
-        _sqlite = sqlite;
-        _postgres = postgres;
+        _db = db;
         MaxAttempts = maxAttempts;
     }
 
-    public StorageProvider Provider => _provider;
+    public StorageProvider Provider => _db.Provider;
 
     /// <summary>Attempts a new message (or a redelivered one) gets before it is marked failed.</summary>
     public int MaxAttempts { get; }
 
     /// <summary>Opens the outbox in the database at <paramref name="location"/> and creates its tables if missing.</summary>
-    public static async Task<WebhookOutbox> OpenAsync(EventStoreLocation location, int maxAttempts, CancellationToken ct)
-    {
-        WebhookOutbox outbox;
-        if (location.Provider == StorageProvider.Sqlite)
-        {
-            var settings = new SqliteConnectionStringBuilder(location.ConnectionString);
-            settings.DataSource = Path.GetFullPath(settings.DataSource);
-            settings.Pooling = true;
-            outbox = new WebhookOutbox(StorageProvider.Sqlite, settings.ConnectionString, null, maxAttempts);
-        }
-        else
-        {
-            outbox = new WebhookOutbox(StorageProvider.Postgres, null, NpgsqlDataSource.Create(location.ConnectionString), maxAttempts);
-        }
-
-        try
-        {
-            await outbox.MigrateAsync(ct);
-            return outbox;
-        }
-        catch
-        {
-            await outbox.DisposeAsync();
-            throw;
-        }
-    }
+    public static async Task<WebhookOutbox> OpenAsync(EventStoreLocation location, int maxAttempts, CancellationToken ct) =>
+        new WebhookOutbox(await SideDatabase.OpenAsync(location, WebhookSchema.Tables, ct), maxAttempts);
 
     /// <summary>
     /// Inserts messages inside an event store append's transaction (<see cref="IEventStore.AppendAsync(IReadOnlyList{StreamAppend}, Func{DbTransaction, CancellationToken, Task}?, CancellationToken)"/>),
@@ -130,7 +102,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
             Add(command, "request_id", m.Request?.Value);
             Add(command, "payload", m.Payload);
             Add(command, "give_up_after", MaxAttempts);
-            Add(command, "created_at", Instant(m.CreatedAt));
+            Add(command, "created_at", _db.Instant(m.CreatedAt));
             await command.ExecuteNonQueryAsync(ct);
         }
     }
@@ -144,7 +116,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
             AND provider NOT IN (SELECT provider FROM webhook_endpoints WHERE disabled_at IS NOT NULL)
             ORDER BY next_attempt_at, id LIMIT @max
             """;
-        var sql = _provider == StorageProvider.Postgres
+        var sql = Provider == StorageProvider.Postgres
             ? $"""
                WITH due AS (SELECT id FROM webhook_outbox WHERE {due} FOR UPDATE SKIP LOCKED)
                UPDATE webhook_outbox o SET state = 'sending', attempts = o.attempts + 1, locked_until = @lease
@@ -156,11 +128,11 @@ public sealed class WebhookOutbox : IAsyncDisposable
                WHERE id IN (SELECT id FROM webhook_outbox WHERE {due})
                RETURNING id, provider, webhook_id, type, payload, attempts, give_up_after
                """;
-        return await WriteAsync(async (connection, transaction) =>
+        return await _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, sql);
-            Add(command, "now", Instant(now));
-            Add(command, "lease", Instant(leaseUntil));
+            Add(command, "now", _db.Instant(now));
+            Add(command, "lease", _db.Instant(leaseUntil));
             Add(command, "max", max);
             var claimed = new List<ClaimedMessage>();
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -176,7 +148,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
 
     /// <summary>Logs the attempt and moves the message on, if this claim still holds it; returns false when another claim took over.</summary>
     public Task<bool> RecordAsync(ClaimedMessage message, AttemptRecord record, CancellationToken ct) =>
-        WriteAsync(async (connection, transaction) =>
+        _db.WriteAsync(async (connection, transaction) =>
         {
             await using (var log = Command(connection, transaction,
                 """
@@ -188,12 +160,12 @@ public sealed class WebhookOutbox : IAsyncDisposable
                 Add(log, "provider", message.Provider.Value);
                 Add(log, "webhook_id", message.WebhookId);
                 Add(log, "attempt", message.Attempt);
-                Add(log, "at", Instant(record.AttemptedAt));
+                Add(log, "at", _db.Instant(record.AttemptedAt));
                 Add(log, "duration", record.DurationMs);
                 Add(log, "status", record.Status);
                 Add(log, "error", record.Error);
                 Add(log, "outcome", record.Outcome);
-                Add(log, "next", record.NextAttemptAt is { } n ? Instant(n) : null);
+                Add(log, "next", record.NextAttemptAt is { } n ? _db.Instant(n) : null);
                 await log.ExecuteNonQueryAsync(ct);
             }
 
@@ -204,10 +176,10 @@ public sealed class WebhookOutbox : IAsyncDisposable
                 WHERE id = @id AND attempts = @attempt AND state = 'sending'
                 """);
             Add(update, "state", record.NewState);
-            Add(update, "next", record.NextAttemptAt is { } next ? Instant(next) : null);
+            Add(update, "next", record.NextAttemptAt is { } next ? _db.Instant(next) : null);
             Add(update, "status", record.Status);
             Add(update, "error", record.Error);
-            Add(update, "at", Instant(record.AttemptedAt));
+            Add(update, "at", _db.Instant(record.AttemptedAt));
             Add(update, "id", message.Id);
             Add(update, "attempt", message.Attempt);
             return await update.ExecuteNonQueryAsync(ct) == 1;
@@ -215,18 +187,18 @@ public sealed class WebhookOutbox : IAsyncDisposable
 
     /// <summary>Queues a message again now with a fresh round of attempts (whatever its state, unless an attempt is in flight).</summary>
     public Task<bool> RedeliverAsync(long id, DateTimeOffset now, CancellationToken ct) =>
-        WriteAsync(async (connection, transaction) =>
+        _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction,
                 "UPDATE webhook_outbox SET state = 'pending', next_attempt_at = @now, give_up_after = attempts + @max, locked_until = NULL WHERE id = @id AND state <> 'sending'");
-            Add(command, "now", Instant(now));
+            Add(command, "now", _db.Instant(now));
             Add(command, "max", MaxAttempts);
             Add(command, "id", id);
             return await command.ExecuteNonQueryAsync(ct) == 1;
         }, ct);
 
     public Task DisableEndpointAsync(ProviderId provider, string reason, DateTimeOffset now, CancellationToken ct) =>
-        WriteAsync(async (connection, transaction) =>
+        _db.WriteAsync(async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction,
                 """
@@ -234,14 +206,14 @@ public sealed class WebhookOutbox : IAsyncDisposable
                 ON CONFLICT (provider) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason
                 """);
             Add(command, "provider", provider.Value);
-            Add(command, "at", Instant(now));
+            Add(command, "at", _db.Instant(now));
             Add(command, "reason", reason);
             return await command.ExecuteNonQueryAsync(ct);
         }, ct);
 
     /// <summary>Enables a disabled endpoint; its waiting messages become due at once. False when it was not disabled.</summary>
     public Task<bool> EnableEndpointAsync(ProviderId provider, DateTimeOffset now, CancellationToken ct) =>
-        WriteAsync(async (connection, transaction) =>
+        _db.WriteAsync(async (connection, transaction) =>
         {
             await using var enable = Command(connection, transaction,
                 "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE provider = @provider AND disabled_at IS NOT NULL");
@@ -252,7 +224,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
             }
 
             await using var due = Command(connection, transaction, "UPDATE webhook_outbox SET next_attempt_at = @now WHERE provider = @provider AND state = 'pending' AND next_attempt_at > @now");
-            Add(due, "now", Instant(now));
+            Add(due, "now", _db.Instant(now));
             Add(due, "provider", provider.Value);
             await due.ExecuteNonQueryAsync(ct);
             return true;
@@ -260,7 +232,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
 
     public async Task<IReadOnlyList<EndpointState>> EndpointStatesAsync(CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _db.OpenAsync(ct);
         await using var command = Command(connection, null, "SELECT provider, disabled_at, disabled_reason FROM webhook_endpoints ORDER BY provider");
         var states = new List<EndpointState>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -275,7 +247,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
     /// <summary>Messages newest first, filtered, up to <paramref name="limit"/> with ids below <paramref name="before"/>.</summary>
     public async Task<IReadOnlyList<DeliveryView>> ListAsync(string? provider, string? state, long? before, int limit, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _db.OpenAsync(ct);
         await using var command = Command(connection, null,
             $"""
              SELECT {ViewColumns} FROM webhook_outbox
@@ -291,7 +263,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
 
     public async Task<DeliveryDetailView?> FindAsync(long id, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _db.OpenAsync(ct);
         DeliveryView view;
         string payload;
         await using (var command = Command(connection, null, $"SELECT {ViewColumns}, payload FROM webhook_outbox WHERE id = @id"))
@@ -327,7 +299,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
     /// <summary>The earliest instant a pending message of an enabled endpoint is due, if any: how long the worker may sleep.</summary>
     public async Task<DateTimeOffset?> NextDueAsync(CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _db.OpenAsync(ct);
         await using var command = Command(connection, null,
             """
             SELECT MIN(CASE WHEN state = 'pending' THEN next_attempt_at ELSE locked_until END) FROM webhook_outbox
@@ -337,18 +309,7 @@ public sealed class WebhookOutbox : IAsyncDisposable
         return await reader.ReadAsync(ct) ? ReadInstant(reader, 0) : null;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
-        else if (_sqlite is not null)
-        {
-            await using var connection = new SqliteConnection(_sqlite);
-            SqliteConnection.ClearPool(connection);
-        }
-    }
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
 
     private const string ViewColumns = "id, provider, webhook_id, type, request_id, state, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at";
 
@@ -375,132 +336,14 @@ public sealed class WebhookOutbox : IAsyncDisposable
             ReadInstant(r, 10)!.Value, ReadInstant(r, 11));
     }
 
-    private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
-    {
-        await using var connection = await OpenAsync(ct);
-
-        // SQLite: BEGIN IMMEDIATE takes the file's write lock at once (the busy timeout waits for the event store's writer).
-        await using var transaction = connection is SqliteConnection sqlite
-            ? (DbTransaction)sqlite.BeginTransaction(deferred: false)
-            : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync(CancellationToken.None);
-        return result;
-    }
-
-    private async Task<DbConnection> OpenAsync(CancellationToken ct)
-    {
-        if (_postgres is not null)
-        {
-            return await _postgres.OpenConnectionAsync(ct);
-        }
-
-        var connection = new SqliteConnection(_sqlite);
-        try
-        {
-            await connection.OpenAsync(ct);
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;";
-            await pragma.ExecuteNonQueryAsync(ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static DbParameter Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        if (value is null && parameter is NpgsqlParameter npgsql)
-        {
-            // An untyped null is 'unknown' to PostgreSQL, which cannot compare it with 'IS NULL OR column = @p'.
-            npgsql.NpgsqlDbType = name is "status" or "attempt" ? NpgsqlTypes.NpgsqlDbType.Integer : name == "next" ? NpgsqlTypes.NpgsqlDbType.TimestampTz : NpgsqlTypes.NpgsqlDbType.Text;
-        }
-
-        command.Parameters.Add(parameter);
-        return parameter;
-    }
-
-    /// <summary>SQLite stores instants as round-trip text in UTC (which sorts as time does); PostgreSQL as timestamptz.</summary>
-    private object Instant(DateTimeOffset at) =>
-        _provider == StorageProvider.Postgres ? at.ToUniversalTime() : at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset? ReadInstant(DbDataReader reader, int ordinal)
-    {
-        if (reader.IsDBNull(ordinal))
-        {
-            return null;
-        }
-
-        var value = reader.GetValue(ordinal);
-        return value switch
-        {
-            DateTimeOffset dto => dto,
-            DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
-            string text => DateTimeOffset.ParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.None),
-            _ => throw new InvalidDataException($"an outbox instant has the unexpected type {value.GetType().Name}"),
-        };
-    }
-
-    private async Task MigrateAsync(CancellationToken ct)
-    {
-        var migrations = _provider == StorageProvider.Postgres ? WebhookSchema.Postgres : WebhookSchema.Sqlite;
-        await WriteAsync(async (connection, transaction) =>
-        {
-            if (_provider == StorageProvider.Postgres)
-            {
-                await using var gate = Command(connection, transaction, "SELECT pg_advisory_xact_lock(1128398851)"); // "CB" 0003: replicas starting together migrate once
-                await gate.ExecuteNonQueryAsync(ct);
-            }
-
-            await using (var create = Command(connection, transaction, WebhookSchema.VersionTable(_provider)))
-            {
-                await create.ExecuteNonQueryAsync(ct);
-            }
-
-            long current;
-            await using (var query = Command(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM webhook_schema_version"))
-            {
-                current = Convert.ToInt64(await query.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
-            }
-
-            if (current > migrations[^1].Version)
-            {
-                throw new InvalidOperationException($"the webhook outbox schema is at version {current}, newer than this broker knows ({migrations[^1].Version}); upgrade the broker");
-            }
-
-            foreach (var (version, sql) in migrations.Where(m => m.Version > current))
-            {
-                await using var apply = Command(connection, transaction, sql + "\nINSERT INTO webhook_schema_version (version) VALUES (@version);");
-                Add(apply, "version", version);
-                await apply.ExecuteNonQueryAsync(ct);
-            }
-
-            return 0;
-        }, ct);
-    }
+    /// <summary>Types the nulls the outbox's statements compare (see <see cref="SideDatabase.Add"/>).</summary>
+    private static DbParameter Add(DbCommand command, string name, object? value) =>
+        SideDatabase.Add(command, name, value, name is "status" or "attempt" ? NpgsqlDbType.Integer : name == "next" ? NpgsqlDbType.TimestampTz : NpgsqlDbType.Text);
 }
 
 /// <summary>The outbox tables, as append-only numbered migrations per database engine.</summary>
 internal static class WebhookSchema
 {
-    public static string VersionTable(StorageProvider provider) => provider == StorageProvider.Postgres
-        ? "CREATE TABLE IF NOT EXISTS webhook_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
-        : "CREATE TABLE IF NOT EXISTS webhook_schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) STRICT;";
-
     public static readonly IReadOnlyList<(int Version, string Sql)> Sqlite =
     [
         (1, """
@@ -588,4 +431,7 @@ internal static class WebhookSchema
             );
             """),
     ];
+
+    // After the migrations: static fields are initialized in the order they are written.
+    public static readonly SideSchema Tables = new("webhook", 0x43420003 /* "CB" 0003 */, "webhook outbox", Sqlite, Postgres);
 }

@@ -5,8 +5,9 @@ using ComputeBroker.Server.Tests.Infrastructure;
 namespace ComputeBroker.Server.Tests.Durability;
 
 /// <summary>
-/// Deadlines live in the log, not in memory: a deadline that passes while the broker is down fires once when it comes
-/// back, and one that is still ahead fires at its time on the new host. The holder (azure) never answers (reliability 0),
+/// Deadlines live in the database (the log, and the deadline table written with it), not in memory: a deadline that
+/// passes while the broker is down fires once when it comes back, one that is still ahead fires at its time on the new
+/// host, and a database written before the deadline table existed keeps its deadlines. The holder (azure) never answers (reliability 0),
 /// so its first-refusal offer can only expire; the market answers within minutes of broker time. Each host gets its own
 /// <see cref="ScaledTimeProvider"/>, so "five days later" takes no real time.
 /// </summary>
@@ -82,6 +83,26 @@ public abstract class DeadlineRestartTests(PostgresFixture postgres)
         var expired = shown.GetProperty("timeline").EnumerateArray().Single(t => t.Str("type") == "offer.expired");
         Assert.True(expired.GetProperty("at").GetDateTimeOffset() >= respondBy, $"expired at {expired.Str("at")}, before respond-by {respondBy:O}");
         Assert.Single(Polling.Types(shown), t => t == "request.closed");
+    }
+
+    [SkippableFact]
+    public async Task ADatabaseWrittenBeforeTheDeadlineTable_KeepsItsDeadlines_TheOfferExpiresOnceAfterTheUpgrade()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var (adminKey, request, offer, respondBy) = await SubmitWithSilentHolderAsync(db);
+
+        // What a broker from before the deadline table leaves behind: the log alone.
+        await db.ExecuteAsync("DROP TABLE request_deadlines");
+        await db.ExecuteAsync("DROP TABLE deadline_schema_version");
+
+        await using var upgraded = await StartAsync(db, new ScaledTimeProvider(respondBy.AddHours(1), 3600));
+        using var admin = upgraded.Client(adminKey);
+        var shown = await Polling.WaitForTerminalAsync(admin, request, TimeSpan.FromSeconds(30));
+
+        var types = Polling.Types(shown);
+        Assert.Single(types, t => t == "offer.expired");
+        Assert.Single(types, t => t == "request.closed");
+        Assert.Equal(offer, shown.GetProperty("timeline").EnumerateArray().Single(t => t.Str("type") == "offer.expired").GetProperty("event").Str("offer"));
     }
 
     /// <summary>

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using ComputeBroker.Domain;
+using ComputeBroker.Server.Hosting;
+using ComputeBroker.Sourcing;
+using Microsoft.Extensions.Logging;
+
+namespace ComputeBroker.Server.Service;
+
+/// <summary>
+/// The deadline runner. Every append to a request's stream writes the request's row in <see cref="DeadlineTable"/> in
+/// its own transaction, so the table says what the log says. The runner claims due rows with a lease and fires each
+/// with <see cref="SourcingEngine.Tick"/>; the tick's append rewrites (or deletes) the row. Wake-ups: the in-memory
+/// scheduler at the deadlines this process knows of, and the poll every second for the rest (written before a restart,
+/// or by another replica).
+/// </summary>
+public sealed partial class BrokerService
+{
+    /// <summary>Rows claimed per statement.</summary>
+    private const int DeadlineBatch = 64;
+
+    /// <summary>
+    /// How long a claim keeps other runners off a row, in real time: far longer than a tick takes, and how late a deadline
+    /// held by a runner that died fires. Converted to the broker's clock (<see cref="ScaledTimeProvider.OnClock"/>), so
+    /// a demo clock at 3600x leases for the same real time rather than for a few milliseconds.
+    /// </summary>
+    private static readonly TimeSpan DeadlineLease = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<DateTimeOffset, byte> _wakes = new();
+    private int _runRequests;
+
+    /// <summary>The durable deadline table in the event store's database; required by <see cref="StartAsync"/>. Set before it.</summary>
+    public DeadlineTable? Deadlines { get; init; }
+
+    /// <summary>Who this process's claims name (<c>claimed_by</c>): host, process and a per-service nonce.</summary>
+    public string ReplicaId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>
+    /// Claims the due deadlines (in batches until none is left) and fires each once; then arms a wake-up for the next one
+    /// the table holds. Runs one at a time per service: a call while a run is in progress makes that run look again, and
+    /// returns at once. Never throws but for cancellation: a failure is logged and the next poll retries.
+    /// </summary>
+    public async Task RunDueAsync(CancellationToken ct)
+    {
+        if (Interlocked.Increment(ref _runRequests) > 1)
+        {
+            return;
+        }
+
+        try
+        {
+            int seen;
+            do
+            {
+                seen = Volatile.Read(ref _runRequests);
+                await FireDueAsync(ct);
+            }
+            while (Interlocked.Add(ref _runRequests, -seen) > 0);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Volatile.Write(ref _runRequests, 0);
+        }
+    }
+
+    private async Task FireDueAsync(CancellationToken ct)
+    {
+        var table = Deadlines!;
+        try
+        {
+            while (true)
+            {
+                // The broker's clock, never the database's: deadlines are instants of the broker's clock.
+                var now = _clock.GetUtcNow();
+                var claimed = await table.ClaimAsync(now, now + ScaledTimeProvider.OnClock(_clock, DeadlineLease), ReplicaId, DeadlineBatch, ct);
+                if (claimed.Count == 0)
+                {
+                    break;
+                }
+
+                // Concurrently, so that the ticks' appends share a group commit.
+                await Task.WhenAll(claimed.Select(c => FireAsync(c, ct)));
+                if (claimed.Count < DeadlineBatch)
+                {
+                    break;
+                }
+            }
+
+            if (await table.NextDueAsync(ct) is { } next)
+            {
+                WakeAt(next);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            LogClaimFailed(ex);
+        }
+    }
+
+    private async Task FireAsync(DeadlineClaim claim, CancellationToken ct)
+    {
+        try
+        {
+            var result = await DecideAsync(claim.Request, s => Engine.Tick(s, _clock.GetUtcNow()), claim, ct, view: false);
+            if (result.Rejection is { Kind: RejectionKind.NotFound })
+            {
+                // A row without a stream: nothing can ever fire; let it go.
+                await Deadlines!.RescheduleAsync(claim.Request, null, claim.StreamVersion, ct);
+            }
+            else if (!result.Ok)
+            {
+                LogTickRefused(claim.Request, result.Rejection!.Message);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // The claim's lease runs out and the deadline is claimed again.
+            LogDeadlineFailed(claim.Request, ex);
+        }
+    }
+
+    /// <summary>
+    /// A claimed deadline whose tick appended nothing (another writer fired it first, or the row was stale): the row is set
+    /// from the state the tick saw, so it is not claimed again and again; the version guard keeps a newer append's row.
+    /// </summary>
+    private async Task ReleaseUnchangedAsync(RequestId id, RequestState state, long version, CancellationToken ct)
+    {
+        await Deadlines!.RescheduleAsync(id, state.IsClosed ? null : state.NextDeadline, version, ct);
+        if (state.IsClosed)
+        {
+            _slots.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// The writes that commit with an append to a request's stream: its deadline row as of <paramref name="state"/> (the
+    /// state after the append) at <paramref name="version"/>, then the webhooks, if any.
+    /// </summary>
+    private Func<DbTransaction, CancellationToken, Task>? WithAppend(RequestState state, long version, Func<DbTransaction, CancellationToken, Task>? webhooks)
+    {
+        if (Deadlines is not { } table)
+        {
+            return webhooks;
+        }
+
+        // Read now: the state object goes on changing after this append.
+        var id = state.Id;
+        var due = state.IsClosed ? null : state.NextDeadline;
+        return webhooks is null
+            ? (transaction, ct) => table.SaveAsync(transaction, id, due, version, ct)
+            : async (transaction, ct) =>
+            {
+                await table.SaveAsync(transaction, id, due, version, ct);
+                await webhooks(transaction, ct);
+            };
+    }
+
+    /// <summary>A wake-up of the runner at <paramref name="at"/> on the scheduler: a hint, the table is the truth. One per instant.</summary>
+    private void WakeAt(DateTimeOffset at)
+    {
+        if (_wakes.TryAdd(at, 0))
+        {
+            _scheduler.At(at, ct =>
+            {
+                _wakes.TryRemove(at, out _);
+                return RunDueAsync(ct);
+            });
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Claiming due deadlines failed; the next poll retries")]
+    private partial void LogClaimFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firing the deadline of request {Request} failed; it is claimed again when its lease ends")]
+    private partial void LogDeadlineFailed(RequestId request, Exception ex);
+}

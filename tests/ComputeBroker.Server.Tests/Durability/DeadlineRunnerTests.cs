@@ -1,0 +1,211 @@
+using System.Net;
+using ComputeBroker.Domain;
+using ComputeBroker.Server.Service;
+using ComputeBroker.Server.Tests.Infrastructure;
+using ComputeBroker.Sourcing;
+using ComputeBroker.Storage;
+using Xunit.Sdk;
+
+namespace ComputeBroker.Server.Tests.Durability;
+
+/// <summary>
+/// The broker's deadline runner on the deadline table. Nobody answers (every provider is a webhook provider that only
+/// the test could answer), so only deadlines move a request on: azure's first-refusal offer expires after five days,
+/// the market's quote window closes four hours later with no quote, and the request closes unfulfilled. The brokers'
+/// clock is a <see cref="SteppedClock"/>, so the test moves it past each deadline in one step.
+/// </summary>
+public abstract class DeadlineRunnerTests(PostgresFixture postgres)
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
+    protected static readonly TimeSpan OfferWindow = TimeSpan.FromDays(5);
+    protected static readonly TimeSpan QuoteWindow = TimeSpan.FromHours(4);
+    protected static readonly CancellationToken None = CancellationToken.None;
+
+    protected PostgresFixture Postgres { get; } = postgres;
+
+    protected abstract Task<TestDatabase> CreateDatabaseAsync();
+
+    [SkippableFact]
+    public async Task ARequestsRow_FollowsItsAppends_AndACancelledRequestHasNone()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var broker = await StartAsync(db, new SteppedClock(T0));
+        using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
+        var id = await SubmitAsync(admin);
+        var table = broker.Service.Deadlines!;
+
+        var row = await table.FindAsync(new RequestId(id), None);
+        var version = (await broker.Service.TimelineAsync(new RequestId(id), None))[^1].Version;
+        await admin.PostAsync($"/v1/requests/{id}/cancel", null).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(new DeadlineRow(new RequestId(id), T0 + OfferWindow, version, null, null), row);
+        Assert.Null(await table.FindAsync(new RequestId(id), None));
+    }
+
+    [SkippableFact]
+    public async Task AStaleRow_IsClaimedOnce_FiresNothing_AndIsSetBackToTheRequestsRealDeadline()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var broker = await StartAsync(db, new SteppedClock(T0));
+        using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
+        var id = new RequestId(await SubmitAsync(admin));
+        var table = broker.Service.Deadlines!;
+        var before = await broker.Service.TimelineAsync(id, None);
+        var version = before[^1].Version;
+
+        // As if the row said the offer were due an hour ago: the runner claims it, the tick finds nothing due.
+        Assert.True(await table.RescheduleAsync(id, T0.AddHours(-1), version, None));
+        var restored = await WaitForAsync(async () => await table.FindAsync(id, None) is { } r && r.DueAt == T0 + OfferWindow ? r : null, "the stale row to be set back");
+
+        Assert.Equal(new DeadlineRow(id, T0 + OfferWindow, version, null, null), restored);
+        Assert.Equal(before.Count, (await broker.Service.TimelineAsync(id, None)).Count);
+    }
+
+    [SkippableFact]
+    public async Task DeadlinesWalkTheRequestToItsClose_EachOnce_AndTheClosedRequestLeavesNoRow()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var clock = new SteppedClock(T0);
+        await using var broker = await StartAsync(db, clock);
+        using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
+        var id = new RequestId(await SubmitAsync(admin));
+
+        clock.Advance(OfferWindow + TimeSpan.FromMinutes(1));
+        await WaitForAsync(async () => await broker.Service.Deadlines!.FindAsync(id, None) is { } r && r.DueAt > T0 + OfferWindow ? r : null, "the quote window's row");
+        clock.Advance(QuoteWindow + TimeSpan.FromMinutes(1));
+        var types = await WaitForClosedAsync(broker.Service, id);
+
+        Assert.Single(types, t => t is OfferExpired);
+        Assert.Single(types, t => t is QuoteWindowClosed);
+        Assert.Single(types, t => t is RequestClosed);
+        Assert.Equal(0, await broker.Service.Deadlines!.CountAsync(None));
+    }
+
+    protected static Task<TestBroker> StartAsync(TestDatabase db, TimeProvider clock) =>
+        TestBroker.StartAsync(new BrokerSetup(db.Location, Examples.ProvidersAnsweredByTests, clock));
+
+    /// <summary>An inference request of openai in azure's first-refusal scope, submitted at <see cref="T0"/>; azure is offered it first.</summary>
+    protected static async Task<string> SubmitAsync(HttpClient admin)
+    {
+        var id = RequestBodies.NewId("deadline");
+        var created = await admin.PostJsonAsync("/v1/requests", RequestBodies.Capacity(T0, id, customer: "openai", gpus: 512, neededWithin: TimeSpan.FromDays(10)))
+            .ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal("awaiting-offer", created.Str("state"));
+        Assert.Equal(T0 + OfferWindow, created.GetProperty("nextDeadline").GetDateTimeOffset());
+        return id;
+    }
+
+    /// <summary>The request's events, read from the log, once it is closed; fails after 30 seconds.</summary>
+    protected static async Task<SourcingEvent[]> WaitForClosedAsync(BrokerService service, RequestId id) =>
+        await WaitForAsync(async () =>
+        {
+            var events = (await service.TimelineAsync(id, None)).Select(e => e.Event).ToArray();
+            return events.Any(e => e is RequestClosed) ? events : null;
+        }, $"request {id} to close");
+
+    protected static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, string what)
+        where T : class
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < until)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new XunitException($"waited 30 s for {what}");
+    }
+}
+
+[Collection(DurableCollection.Name)]
+public sealed class SqliteDeadlineRunnerTests(PostgresFixture postgres) : DeadlineRunnerTests(postgres)
+{
+    protected override Task<TestDatabase> CreateDatabaseAsync() => Task.FromResult<TestDatabase>(new SqliteTestDatabase());
+}
+
+/// <summary>The same on PostgreSQL, and several replicas on one database, which only PostgreSQL serves.</summary>
+[Collection(DurableCollection.Name)]
+public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : DeadlineRunnerTests(postgres)
+{
+    private const int Requests = 150;
+    private const int HeldByADeadReplica = 20;
+
+    protected override async Task<TestDatabase> CreateDatabaseAsync()
+    {
+        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
+        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
+    }
+
+    [SkippableFact]
+    public async Task TwoReplicas_FireEveryDeadlineOfManyRequestsExactlyOnce_AndADeadReplicasClaimsAfterTheirLease()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var clock = new SteppedClock(T0);
+        await using var one = await StartAsync(db, clock);
+        await using var two = await StartAsync(db, clock);
+        var adminKey = (await one.CreateKeyAsync("admin")).Key;
+        await two.Service.CatchUpAsync(None);
+        using var viaOne = one.Client(adminKey);
+        using var viaTwo = two.Client(adminKey);
+        var ids = new List<RequestId>();
+        foreach (var chunk in Enumerable.Range(0, Requests).Chunk(10))
+        {
+            ids.AddRange((await Task.WhenAll(chunk.Select(i => SubmitAsync(i % 2 == 0 ? viaOne : viaTwo)))).Select(id => new RequestId(id)));
+        }
+
+        Assert.Equal(Requests, await one.Service.Deadlines!.CountAsync(None));
+
+        // A third replica claimed some offers' deadlines and died: nobody fires those until its lease ends.
+        var respondBy = T0 + OfferWindow;
+        await using (var dead = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None))
+        {
+            Assert.Equal(HeldByADeadReplica, (await dead.ClaimAsync(respondBy, respondBy.AddHours(1), "dead", HeldByADeadReplica, None)).Count);
+        }
+
+        clock.Advance(OfferWindow + TimeSpan.FromMinutes(1));
+        var expired = await WaitForAsync(async () =>
+        {
+            var counts = await CountAsync(one.Service, ids, e => e is OfferExpired);
+            return counts.Values.Sum() >= Requests - HeldByADeadReplica ? counts : null;
+        }, "the offers not held by the dead replica to expire");
+        await Task.Delay(1500);
+        var stillHeld = await CountAsync(one.Service, ids, e => e is OfferExpired);
+
+        Assert.All(expired.Values, n => Assert.InRange(n, 0, 1));
+        Assert.Equal(Requests - HeldByADeadReplica, stillHeld.Values.Sum());
+
+        clock.Advance(TimeSpan.FromHours(1));
+        await WaitForAsync(async () => (await CountAsync(one.Service, ids, e => e is QuotesRequested)).Values.All(n => n == 1) ? ids : null, "every request to reach the market");
+        clock.Advance(QuoteWindow + TimeSpan.FromMinutes(1));
+        var timelines = new Dictionary<RequestId, SourcingEvent[]>();
+        foreach (var id in ids)
+        {
+            timelines[id] = await WaitForClosedAsync(one.Service, id);
+        }
+
+        Assert.All(timelines, t =>
+        {
+            Assert.Single(t.Value, e => e is OfferExpired);
+            Assert.True(((OfferExpired)t.Value.Single(e => e is OfferExpired)).At >= respondBy);
+            Assert.Single(t.Value, e => e is QuotesRequested);
+            Assert.Single(t.Value, e => e is QuoteWindowClosed);
+            Assert.Single(t.Value, e => e is RequestClosed);
+        });
+        Assert.Equal(0, await two.Service.Deadlines!.CountAsync(None));
+    }
+
+    private static async Task<Dictionary<RequestId, int>> CountAsync(BrokerService service, IReadOnlyList<RequestId> ids, Func<SourcingEvent, bool> which)
+    {
+        var counts = new Dictionary<RequestId, int>();
+        foreach (var id in ids)
+        {
+            counts[id] = (await service.TimelineAsync(id, None)).Count(e => which(e.Event));
+        }
+
+        return counts;
+    }
+}
