@@ -140,28 +140,10 @@ public sealed partial class BrokerService
         }
     }
 
-    /// <summary>
-    /// The writes that commit with an append to a request's stream: its deadline row as of <paramref name="state"/> (the
-    /// state after the append) at <paramref name="version"/>, then the webhooks, if any.
-    /// </summary>
-    private Func<DbTransaction, CancellationToken, Task>? WithAppend(RequestState state, long version, Func<DbTransaction, CancellationToken, Task>? webhooks)
-    {
-        if (Deadlines is not { } table)
-        {
-            return webhooks;
-        }
-
+    /// <summary>The request's deadline row as an append that leaves its stream at <paramref name="version"/> sets it; null when the service keeps no table.</summary>
+    private DeadlineChange? DeadlineOf(RequestState state, long version) =>
         // Read now: the state object goes on changing after this append.
-        var id = state.Id;
-        var due = state.IsClosed ? null : state.NextDeadline;
-        return webhooks is null
-            ? (transaction, ct) => table.SaveAsync(transaction, id, due, version, ct)
-            : async (transaction, ct) =>
-            {
-                await table.SaveAsync(transaction, id, due, version, ct);
-                await webhooks(transaction, ct);
-            };
-    }
+        Deadlines is null ? null : new DeadlineChange(state.Id, state.IsClosed ? null : state.NextDeadline, version);
 
     /// <summary>A wake-up of the runner at <paramref name="at"/> on the scheduler: a hint, the table is the truth. One per instant.</summary>
     private void WakeAt(DateTimeOffset at)

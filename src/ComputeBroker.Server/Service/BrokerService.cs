@@ -42,7 +42,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
         _store = store;
-        _commits = new CommitQueue(store, ApplyInline);
+        _commits = new CommitQueue(store, ApplyInline, (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask);
         _clock = clock;
         _logger = logger;
         Catalog = catalog;
@@ -162,8 +162,7 @@ public sealed partial class BrokerService : IAsyncDisposable
             var outgoing = Webhooks?.Outgoing(state, 0, decision.Events);
             try
             {
-                var inTransaction = WithAppend(state, decision.Events.Count - 1, outgoing);
-                result = (await _commits.AppendAsync(appends, decoded, inTransaction, ct)).EnsureCommitted();
+                result = (await _commits.AppendAsync(appends, decoded, outgoing, ct, DeadlineOf(state, decision.Events.Count - 1))).EnsureCommitted();
                 webhooksWritten = outgoing is not null;
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
@@ -407,8 +406,8 @@ public sealed partial class BrokerService : IAsyncDisposable
                 try
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
-                    var inTransaction = WithAppend(state, slot.Version + decision.Events.Count, outgoing);
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, inTransaction, ct)).EnsureCommitted();
+                    var deadline = DeadlineOf(state, slot.Version + decision.Events.Count);
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct, deadline)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, outgoing is not null, ct);
                     if (state.IsClosed)

@@ -20,15 +20,19 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
+    private readonly Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
 
     /// <param name="committed">
     /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
     /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
     /// </param>
-    public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed)
+    /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
+    public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
+        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null)
     {
         _store = store;
         _committed = committed;
+        _saveDeadlines = saveDeadlines;
         _writer = Task.Run(WriteAsync);
     }
 
@@ -41,9 +45,11 @@ public sealed class CommitQueue : IAsyncDisposable
     /// in the transaction that commits these events (see <see cref="IEventStore"/>): its rows commit if and only if the events do.
     /// <paramref name="decoded"/>, when given, holds the object each event of <paramref name="appends"/> was serialized from, in order.
     /// </summary>
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct)
+    /// <paramref name="deadline"/>, when given, is the request's deadline row as this append leaves it, written in the same transaction.
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct,
+        DeadlineChange? deadline = null)
     {
-        var pending = new Pending(appends, decoded, inTransaction, ct);
+        var pending = new Pending(appends, decoded, inTransaction, deadline, ct);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromException<AppendResult>(new ObjectDisposedException(nameof(CommitQueue)));
     }
 
@@ -82,12 +88,15 @@ public sealed class CommitQueue : IAsyncDisposable
             try
             {
                 var writes = group.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
-                Func<DbTransaction, CancellationToken, Task>? all = writes.Length == 0 ? null : async (transaction, token) =>
+                var deadlines = group.Where(p => p.Deadline is not null).Select(p => p.Deadline!).ToArray();
+                Func<DbTransaction, CancellationToken, Task>? all = writes.Length == 0 && deadlines.Length == 0 ? null : async (transaction, token) =>
                 {
                     foreach (var write in writes)
                     {
                         await write(transaction, token);
                     }
+
+                    await SaveDeadlinesAsync(transaction, deadlines, token);
                 };
                 var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), all, CancellationToken.None);
                 if (combined.IsCommitted)
@@ -115,7 +124,7 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             try
             {
-                var result = await _store.AppendAsync(pending.Appends, pending.InTransaction, CancellationToken.None);
+                var result = await _store.AppendAsync(pending.Appends, Alone(pending), CancellationToken.None);
                 if (result.IsCommitted)
                 {
                     _committed(result.Events, pending.Decoded);
@@ -130,13 +139,28 @@ public sealed class CommitQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>One append's own writes, for a commit without the rest of its group.</summary>
+    private Func<DbTransaction, CancellationToken, Task>? Alone(Pending pending) =>
+        pending.Deadline is not { } deadline ? pending.InTransaction : async (transaction, token) =>
+        {
+            if (pending.InTransaction is { } write)
+            {
+                await write(transaction, token);
+            }
+
+            await SaveDeadlinesAsync(transaction, [deadline], token);
+        };
+
+    private Task SaveDeadlinesAsync(DbTransaction transaction, IReadOnlyList<DeadlineChange> deadlines, CancellationToken ct) =>
+        deadlines.Count == 0 || _saveDeadlines is null ? Task.CompletedTask : _saveDeadlines(transaction, deadlines, ct);
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _writer;
     }
 
-    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<DbTransaction, CancellationToken, Task>? InTransaction, CancellationToken Cancellation)
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<DbTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)
     {
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
