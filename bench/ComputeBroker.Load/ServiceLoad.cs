@@ -8,6 +8,8 @@ using System.Text.Json;
 using ComputeBroker.Domain;
 using ComputeBroker.Providers;
 using ComputeBroker.Server.Hosting;
+using ComputeBroker.Server.Service;
+using Microsoft.Extensions.DependencyInjection;
 using ComputeBroker.Storage;
 
 namespace ComputeBroker.Load;
@@ -18,7 +20,7 @@ namespace ComputeBroker.Load;
 /// compare when the machine's cores, not the database, are the limit.
 /// </remarks>
 internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow,
-    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections);
+    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections, double AppendsPerCommit, double WriterBusy);
 
 /// <summary>
 /// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
@@ -64,6 +66,8 @@ internal static class ServiceLoad
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            var broker = app.Services.GetRequiredService<BrokerService>();
+            var commitsBefore = broker.Commits;
             var watch = Stopwatch.StartNew();
             await RunAsync(http, "load", requests, concurrency, perSecond, latencies);
 
@@ -75,6 +79,7 @@ internal static class ServiceLoad
             var cpu = process.TotalProcessorTime - cpuBefore;
             var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
+            var commits = broker.Commits;
             Array.Sort(latencies);
             var head = await store.HeadAsync(CancellationToken.None);
             return new ServiceResult(
@@ -86,7 +91,9 @@ internal static class ServiceLoad
                 cpu / requests,
                 bytes / requests,
                 pause,
-                string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])));
+                string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])),
+                (double)(commits.Appends - commitsBefore.Appends) / Math.Max(1, commits.Groups - commitsBefore.Groups),
+                (commits.Busy - commitsBefore.Busy) / elapsed);
         }
         finally
         {

@@ -67,6 +67,9 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     public IEventStore Store => _store;
 
+    /// <summary>The group commit's figures since start (see <see cref="CommitQueue.Statistics"/>).</summary>
+    public CommitStatistics Commits => _commits.Statistics;
+
     /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
     public BrokerWebhooks? Webhooks { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Threading.Channels;
 using ComputeBroker.Storage;
 
@@ -21,6 +22,9 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
     private readonly Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
+    private long _busyTicks;
+    private long _groups;
+    private long _appends;
 
     /// <param name="committed">
     /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
@@ -35,6 +39,12 @@ public sealed class CommitQueue : IAsyncDisposable
         _saveDeadlines = saveDeadlines;
         _writer = Task.Run(WriteAsync);
     }
+
+    /// <summary>
+    /// How the writer has been used since start: commits (groups), appends they carried, and the time spent writing. Busy time
+    /// close to the elapsed time means the single writer, not the callers, limits throughput.
+    /// </summary>
+    public CommitStatistics Statistics => new(Interlocked.Read(ref _groups), Interlocked.Read(ref _appends), TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
 
     /// <summary>Appends as one atomic unit, committed together with whatever else is queued.</summary>
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct) =>
@@ -75,7 +85,11 @@ public sealed class CommitQueue : IAsyncDisposable
                 continue;
             }
 
+            var started = Stopwatch.GetTimestamp();
             await CommitAsync(group);
+            Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(started).Ticks);
+            Interlocked.Increment(ref _groups);
+            Interlocked.Add(ref _appends, group.Count);
         }
     }
 
@@ -165,3 +179,6 @@ public sealed class CommitQueue : IAsyncDisposable
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>Group commit figures: commits, the appends they carried, and the writer's busy time.</summary>
+public readonly record struct CommitStatistics(long Groups, long Appends, TimeSpan Busy);
