@@ -42,7 +42,11 @@ public sealed partial class BrokerService : IAsyncDisposable
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
         _store = store;
-        _commits = new CommitQueue(store, ApplyInline, (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask);
+        _commits = new CommitQueue(
+            store,
+            ApplyInline,
+            (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
+            writers: store.Provider == StorageProvider.Postgres ? 2 : 1);
         _clock = clock;
         _logger = logger;
         Catalog = catalog;

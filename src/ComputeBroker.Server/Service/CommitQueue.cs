@@ -18,8 +18,8 @@ public sealed class CommitQueue : IAsyncDisposable
     private const int MaxGroup = 256;
 
     private readonly IEventStore _store;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly Channel<Pending> _queue;
+    private readonly Task[] _writers;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
     private readonly Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
     private long _busyTicks;
@@ -31,18 +31,24 @@ public sealed class CommitQueue : IAsyncDisposable
     /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
     /// </param>
     /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
+    /// <param name="writers">
+    /// Groups committed at once. One suits SQLite (the file has one writer). On PostgreSQL a second writer prepares and sends its
+    /// group while the first waits on the server, so the server is kept busy; each caller's outcome is unchanged.
+    /// </param>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
-        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null)
+        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, int writers = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _store = store;
         _committed = committed;
         _saveDeadlines = saveDeadlines;
-        _writer = Task.Run(WriteAsync);
+        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = writers == 1 });
+        _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
     /// <summary>
     /// How the writer has been used since start: commits (groups), appends they carried, and the time spent writing. Busy time
-    /// close to the elapsed time means the single writer, not the callers, limits throughput.
+    /// (summed over the writers) close to the elapsed time times the writers means the writers, not the callers, limit throughput.
     /// </summary>
     public CommitStatistics Statistics => new(Interlocked.Read(ref _groups), Interlocked.Read(ref _appends), TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
 
@@ -171,7 +177,7 @@ public sealed class CommitQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer;
+        await Task.WhenAll(_writers);
     }
 
     private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<DbTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)

@@ -62,8 +62,11 @@ public sealed class PostgresEventStore : IEventStore
             try
             {
                 // Two round trips before the commit however many streams and events the append carries (a group commit
-                // can carry hundreds): the lock and every head in one batch, then every event in one INSERT.
-                var heads = await LockAndReadHeadsAsync(connection, transaction, prepared, cancellationToken);
+                // can carry hundreds): every head in one query, then the lock and every event in one batch. The heads are
+                // read before the lock, so the lock (which orders positions by commit) is held only for the insert and the
+                // commit; a writer that appends to one of these streams in between makes the insert break the unique
+                // (stream, version) constraint, which is reported as the conflict it is.
+                var heads = await ReadHeadsAsync(connection, transaction, prepared, cancellationToken);
                 var pending = new List<RecordedEvent>();
                 foreach (var append in prepared)
                 {
@@ -83,7 +86,7 @@ public sealed class PostgresEventStore : IEventStore
                     }
                 }
 
-                committed.AddRange(await InsertAsync(connection, transaction, pending, cancellationToken));
+                committed.AddRange(await LockAndInsertAsync(connection, transaction, pending, cancellationToken));
 
                 if (inTransaction is not null)
                 {
@@ -178,27 +181,17 @@ public sealed class PostgresEventStore : IEventStore
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     /// <summary>The last version and hash of each stream the append names (streams with no events are absent).</summary>
-    /// <summary>
-    /// Takes the append lock (held to the commit, so global positions increase in commit order) and reads every named
-    /// stream's head, in one round trip: the head query runs after the lock is granted, so it sees every earlier commit.
-    /// </summary>
-    private static async Task<Dictionary<string, (long Version, string Hash)>> LockAndReadHeadsAsync(
+    /// <summary>Every named stream's head (last version and hash), in one query.</summary>
+    private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter<long> { TypedValue = AppendLock } } },
-                new NpgsqlBatchCommand("SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version DESC")
-                {
-                    Parameters = { new NpgsqlParameter<string[]> { TypedValue = appends.Select(a => a.Stream.Value).ToArray() } },
-                },
-            },
-        };
+        await using var command = new NpgsqlCommand(
+            "SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version DESC",
+            connection,
+            transaction);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = appends.Select(a => a.Stream.Value).ToArray() });
         var heads = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             heads[reader.GetString(0)] = (reader.GetInt64(1), reader.GetString(2));
@@ -208,13 +201,16 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     /// <summary>
-    /// Inserts the events in one statement, in the given order (positions are assigned in that order), and returns them
-    /// with their positions. One multi-row INSERT costs the server far less than one statement per event.
+    /// Takes the append lock (held to the commit, so global positions increase in commit order) and inserts the events in one
+    /// statement, in the given order (positions are assigned in that order), in one round trip; returns the events with their
+    /// positions. One multi-row INSERT costs the server far less than one statement per event.
     /// </summary>
-    private static async Task<IReadOnlyList<RecordedEvent>> InsertAsync(
+    private static async Task<IReadOnlyList<RecordedEvent>> LockAndInsertAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, List<RecordedEvent> events, CancellationToken cancellationToken)
     {
-        await using var insert = new NpgsqlCommand(
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter<long> { TypedValue = AppendLock } } });
+        var insert = new NpgsqlBatchCommand(
             """
             INSERT INTO events (stream_id, version, type, data, recorded_at, prev_hash, hash)
             SELECT stream_id, version, type, data, recorded_at, prev_hash, hash
@@ -222,9 +218,8 @@ public sealed class PostgresEventStore : IEventStore
                 WITH ORDINALITY AS e(stream_id, version, type, data, recorded_at, prev_hash, hash, n)
             ORDER BY n
             RETURNING stream_id, version, position
-            """,
-            connection,
-            transaction);
+            """);
+        batch.BatchCommands.Add(insert);
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Stream.Value).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = events.Select(e => e.Version).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Type).ToArray() });
@@ -235,8 +230,9 @@ public sealed class PostgresEventStore : IEventStore
 
         // RETURNING does not promise an order: match each position to its event by (stream, version), which is unique.
         var positions = new Dictionary<(string, long), long>(events.Count);
-        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 positions[(reader.GetString(0), reader.GetInt64(1))] = reader.GetInt64(2);

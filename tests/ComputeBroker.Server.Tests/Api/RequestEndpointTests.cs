@@ -234,4 +234,28 @@ public sealed class RequestEndpointTests(ApiBroker broker) : IClassFixture<ApiBr
 
         Assert.True(overview.GetProperty("requestsByState").GetProperty("awaiting-offer").GetInt32() >= 1);
     }
+
+    [Fact]
+    public async Task Cancel_InTheQuoteWindow_WithdrawsTheOpenQuoteRequests_AndTheOverviewCountsAgreeWithTheLists()
+    {
+        var quoting = await broker.OpenQuoteRequestAsync();
+        var kept = await broker.OpenQuoteRequestAsync();
+        var (offered, _) = await broker.OpenOfferAsync();
+
+        await broker.OpenAi.PostAsync($"/v1/requests/{quoting}/cancel", null).ExpectAsync(HttpStatusCode.OK);
+
+        var quotes = (await broker.Admin.GetAsync("/v1/quote-requests?state=all").ExpectAsync(HttpStatusCode.OK)).Items().ToArray();
+        Assert.All(quotes.Where(q => q.Str("requestId") == quoting), q => Assert.Equal("withdrawn", q.Str("state")));
+        Assert.All(quotes.Where(q => q.Str("requestId") == kept), q => Assert.Equal("open", q.Str("state")));
+        var offers = (await broker.Admin.GetAsync("/v1/offers?state=all").ExpectAsync(HttpStatusCode.OK)).Items().ToArray();
+        var requests = (await broker.Admin.GetAsync("/v1/requests?limit=500").ExpectAsync(HttpStatusCode.OK)).Items().ToArray();
+        var overview = await broker.Admin.GetAsync("/v1/overview").ExpectAsync(HttpStatusCode.OK);
+
+        // The overview's counts are kept as events arrive; they must equal a count over the lists.
+        Assert.Equal(offers.Count(o => o.Str("state") == "open"), overview.Int("openOffers"));
+        Assert.Equal(quotes.Count(q => q.Str("state") == "open"), overview.Int("openQuoteRequests"));
+        var byState = overview.GetProperty("requestsByState").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.Equal(requests.GroupBy(r => r.Str("state")).ToDictionary(g => g.Key, g => g.Count()), byState);
+        Assert.Contains(requests, r => r.Str("id") == offered && r.Str("state") == "awaiting-offer");
+    }
 }

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using ComputeBroker.Domain;
+using ComputeBroker.Server.Service;
+using ComputeBroker.Server.Tests.Infrastructure;
+using ComputeBroker.Storage;
+
+namespace ComputeBroker.Server.Tests.Durability;
+
+/// <summary>
+/// The group commit on each database, with one writer and with two: however appends are grouped, each caller gets exactly
+/// its own events in the order it gave them, the committed callback sees every event once with the object it was written
+/// from, every append's deadline row commits with it, and the figures count every append.
+/// </summary>
+public abstract class CommitQueueTests(PostgresFixture postgres)
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 2, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    protected PostgresFixture Postgres { get; } = postgres;
+
+    protected abstract Task<TestDatabase> CreateDatabaseAsync();
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task ConcurrentAppends_EachCallerGetsItsOwnEventsInOrder_AndEveryDeadlineRowCommitsWithThem(int writers)
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
+        await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
+        var seen = new ConcurrentBag<(RecordedEvent Event, object? Decoded)>();
+        await using var queue = new CommitQueue(
+            store,
+            (events, decoded) =>
+            {
+                for (var i = 0; i < events.Count; i++)
+                {
+                    seen.Add((events[i], decoded?[i]));
+                }
+            },
+            table.SaveAsync,
+            writers);
+
+        // 200 requests' first appends at once, three events each; every other one closes at once (its row is deleted).
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
+        {
+            var decoded = Enumerable.Range(0, 3).Select(n => (object)$"r{i}-e{n}").ToArray();
+            var append = new StreamAppend(new StreamId($"request-r{i}"), -1, decoded.Select(d => new EventData("test.event", $$"""{"id":"{{d}}"}""", Now)).ToArray());
+            var deadline = new DeadlineChange(new RequestId($"r{i}"), i % 2 == 0 ? Now.AddMinutes(i) : null, 2);
+            return queue.AppendAsync([append], decoded, null, None, deadline);
+        })));
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.True(results[i].IsCommitted);
+            Assert.Equal(Enumerable.Repeat($"request-r{i}", 3), results[i].Events.Select(e => e.Stream.Value));
+            Assert.Equal([0L, 1L, 2L], results[i].Events.Select(e => e.Version));
+            Assert.Equal(Enumerable.Range(0, 3).Select(n => $$"""{"id":"r{{i}}-e{{n}}"}"""), results[i].Events.Select(e => e.Json));
+        }
+
+        Assert.Equal(600, seen.Select(s => s.Event.Position).Distinct().Count());
+        Assert.All(seen, s => Assert.Equal($$"""{"id":"{{s.Decoded}}"}""", s.Event.Json));
+        Assert.Equal(100, await table.CountAsync(None));
+        Assert.Equal(new DeadlineRow(new RequestId("r42"), Now.AddMinutes(42), 2, null, null), await table.FindAsync(new RequestId("r42"), None));
+        Assert.Null(await table.FindAsync(new RequestId("r43"), None));
+        var statistics = queue.Statistics;
+        Assert.Equal(200, statistics.Appends);
+        Assert.InRange(statistics.Groups, 1, 200);
+        Assert.True(statistics.Busy > TimeSpan.Zero);
+    }
+
+    [SkippableFact]
+    public async Task AGroupWithOneConflict_CommitsTheOthers_AndOnlyTheirDeadlineRows()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
+        await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
+        await store.AppendAsync([new StreamAppend(new StreamId("request-taken"), -1, [new EventData("test.event", "{}", Now)])], None);
+        await using var queue = new CommitQueue(store, (_, _) => { }, table.SaveAsync);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => queue.AppendAsync(
+            [new StreamAppend(new StreamId(i == 13 ? "request-taken" : $"request-r{i}"), -1, [new EventData("test.event", "{}", Now)])],
+            null,
+            null,
+            None,
+            new DeadlineChange(new RequestId(i == 13 ? "taken" : $"r{i}"), Now.AddHours(1), 0))));
+
+        Assert.Single(results, r => !r.IsCommitted);
+        Assert.False(results[13].IsCommitted);
+        Assert.Equal(29, await table.CountAsync(None));
+        Assert.Null(await table.FindAsync(new RequestId("taken"), None));
+    }
+}
+
+[Collection(DurableCollection.Name)]
+public sealed class SqliteCommitQueueTests(PostgresFixture postgres) : CommitQueueTests(postgres)
+{
+    protected override Task<TestDatabase> CreateDatabaseAsync() => Task.FromResult<TestDatabase>(new SqliteTestDatabase());
+}
+
+[Collection(DurableCollection.Name)]
+public sealed class PostgresCommitQueueTests(PostgresFixture postgres) : CommitQueueTests(postgres)
+{
+    protected override async Task<TestDatabase> CreateDatabaseAsync()
+    {
+        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
+        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
+    }
+}
