@@ -16,6 +16,8 @@ using ComputeBroker.Testing;
 // each database measured in the same run: N durable single-row commits at the same concurrency, doing nothing else.
 var requests = Arg("--requests", 2000);
 var concurrency = Arg("--concurrency", 32);
+// --pace N replaces the paced load (half the raw limit) by N workflows per second: for comparing runs whose raw limits differ.
+var pace = ArgText("--pace") is { } paceText ? double.Parse(paceText, CultureInfo.InvariantCulture) : (double?)null;
 var databases = (ArgText("--db") ?? "sqlite,postgres").Split(',', StringSplitOptions.RemoveEmptyEntries);
 var rows = new List<LoadRow>();
 
@@ -33,8 +35,8 @@ foreach (var db in databases)
         var raw = await RawCommits.MeasureAsync(db, Connection("raw"), requests, concurrency);
         Console.WriteLine($"[{db}] service: {requests} request workflows at concurrency {concurrency}...");
         var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency);
-        var paced = raw / 2;
-        Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s (half the raw limit)...");
+        var paced = pace ?? raw / 2;
+        Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s ({(pace is null ? "half the raw limit" : "--pace")})...");
         var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced);
         rows.Add(new LoadRow(db, raw, service, paced, atHalf));
     }

@@ -35,10 +35,12 @@ public interface IEventStore : IAsyncDisposable
 
     /// <summary>
     /// As <see cref="AppendAsync(IReadOnlyList{StreamAppend}, CancellationToken)"/>, and runs
-    /// <paramref name="inTransaction"/> inside the same transaction after the events are inserted and
-    /// before the commit, so a caller can write other rows (an outbox, an idempotency record) that
-    /// commit or roll back together with the events. It runs only when there is no conflict; if it
-    /// throws, nothing is written and the exception propagates. Commands it creates must use the
+    /// <paramref name="inTransaction"/> inside the same transaction, once every stream's version is checked
+    /// and before the commit, so a caller can write other rows (an outbox, a deadline) that commit or roll
+    /// back together with the events. It runs only when the version checks pass (a writer racing in
+    /// between still makes the whole append a conflict, its rows included); if it throws, nothing is
+    /// written and the exception propagates. The events may or may not be inserted yet when it runs
+    /// (PostgreSQL runs it before taking the append lock), so it must not read them. Commands it creates must use the
     /// transaction it is given (<see cref="DbTransaction.Connection"/>).
     /// </summary>
     Task<AppendResult> AppendAsync(
