@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using ComputeBroker.Contracts;
 using ComputeBroker.Definitions;
 using ComputeBroker.Domain;
@@ -31,6 +32,11 @@ public sealed partial class BrokerService : IAsyncDisposable
     private readonly ConcurrentDictionary<RequestId, RequestSlot> _slots = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _streamLocks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _catchUpLock = new(1, 1);
+
+    // Committed groups waiting for the group committed just before them (see ApplyInline), by first position; under _catchUpLock.
+    private const int MaxAhead = 256;
+    private readonly SortedList<long, (IReadOnlyList<RecordedEvent> Events, IReadOnlyList<object>? Decoded)> _ahead = [];
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _waiverLock = new(1, 1);
     private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
     private readonly Random _random;
@@ -38,6 +44,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _poll;
     private int _disposed;
+
 
     public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
     {
@@ -107,10 +114,14 @@ public sealed partial class BrokerService : IAsyncDisposable
                     return;
                 }
 
+
                 foreach (var stored in batch)
                 {
                     Projection.Apply(stored.Position, EventCodec.Deserialize(stored.Stream.Value, stored.Type, stored.Json));
                 }
+
+                FoldAhead();
+                Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             }
         }
         finally
@@ -536,7 +547,9 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     /// <summary>
     /// Folds a committed group into the projection right away when it follows on from what the projection has,
-    /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written.
+    /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written. A group
+    /// that comes back ahead of one committed just before it (PostgreSQL's two commit writers) waits in
+    /// <see cref="_ahead"/> until that one is folded.
     /// </summary>
     private void ApplyInline(IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
     {
@@ -549,17 +562,44 @@ public sealed partial class BrokerService : IAsyncDisposable
         {
             if (events[0].Position == Projection.Position + 1)
             {
-                var usable = decoded is not null && decoded.Count == events.Count;
-                for (var i = 0; i < events.Count; i++)
-                {
-                    var e = events[i];
-                    Projection.Apply(e.Position, usable ? decoded![i] : EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
-                }
+                Fold(events, decoded);
+                FoldAhead();
+            }
+            else if (events[0].Position > Projection.Position + 1 && _ahead.Count < MaxAhead)
+            {
+                _ahead[events[0].Position] = (events, decoded);
             }
         }
         finally
         {
             _catchUpLock.Release();
+        }
+    }
+
+    /// <summary>Folds committed events in order; the caller holds the catch-up lock.</summary>
+    private void Fold(IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
+    {
+        var usable = decoded is not null && decoded.Count == events.Count;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            Projection.Apply(e.Position, usable ? decoded![i] : EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
+        }
+
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Folds the waiting groups that now follow on, and drops those the projection already has; under the catch-up lock.</summary>
+    private void FoldAhead()
+    {
+        while (_ahead.Count > 0 && _ahead.Keys[0] <= Projection.Position + 1)
+        {
+            var (events, decoded) = _ahead.Values[0];
+            _ahead.RemoveAt(0);
+            if (events[0].Position == Projection.Position + 1)
+            {
+                Fold(events, decoded);
+            }
         }
     }
 
@@ -569,6 +609,28 @@ public sealed partial class BrokerService : IAsyncDisposable
         if (result.Events.Count > 0 && result.Events[^1].Position <= Projection.Position)
         {
             return;
+        }
+
+        if (result.Events.Count > 0 && _commits.Writers > 1)
+        {
+            // The group may be waiting in _ahead for one the other writer committed just before it, whose callback is moments
+            // away: wait for that rather than read the log. A gap that stays is other replicas' writes, read below.
+            var until = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 50;
+            while (result.Events[^1].Position > Projection.Position && Stopwatch.GetTimestamp() < until)
+            {
+                var advanced = Volatile.Read(ref _advanced).Task;
+                if (result.Events[^1].Position <= Projection.Position)
+                {
+                    break;
+                }
+
+                await Task.WhenAny(advanced, Task.Delay(TimeSpan.FromMilliseconds(5), ct));
+            }
+
+            if (result.Events[^1].Position <= Projection.Position)
+            {
+                return;
+            }
         }
 
         if (result.Events.Count == 0 || result.Events[0].Position != Projection.Position + 1)

@@ -46,6 +46,9 @@ public sealed class CommitQueue : IAsyncDisposable
         _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
+    /// <summary>Groups committed at once (see the constructor).</summary>
+    public int Writers => _writers.Length;
+
     /// <summary>
     /// How the writer has been used since start: commits (groups), appends they carried, and the time spent writing. Busy time
     /// (summed over the writers) close to the elapsed time times the writers means the writers, not the callers, limit throughput.
