@@ -35,6 +35,10 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     // Committed groups waiting for the group committed just before them (see ApplyInline), by first position; under _catchUpLock.
     private const int MaxAhead = 256;
+
+    // On PostgreSQL a group spends most of its time waiting on round trips: with three writers one holds the append lock
+    // while the others read heads and write their rows (the load command measured 1.2x to 1.4x the throughput of two).
+    private const int PostgresCommitWriters = 3;
     private readonly SortedList<long, (IReadOnlyList<RecordedEvent> Events, IReadOnlyList<object>? Decoded)> _ahead = [];
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _waiverLock = new(1, 1);
@@ -53,7 +57,7 @@ public sealed partial class BrokerService : IAsyncDisposable
             store,
             ApplyInline,
             (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
-            writers: store.Provider == StorageProvider.Postgres ? 2 : 1);
+            writers: store.Provider == StorageProvider.Postgres ? PostgresCommitWriters : 1);
         _clock = clock;
         _logger = logger;
         Catalog = catalog;
@@ -548,7 +552,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>
     /// Folds a committed group into the projection right away when it follows on from what the projection has,
     /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written. A group
-    /// that comes back ahead of one committed just before it (PostgreSQL's two commit writers) waits in
+    /// that comes back ahead of one committed just before it (PostgreSQL's several commit writers) waits in
     /// <see cref="_ahead"/> until that one is folded.
     /// </summary>
     private void ApplyInline(IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
@@ -613,7 +617,7 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         if (result.Events.Count > 0 && _commits.Writers > 1)
         {
-            // The group may be waiting in _ahead for one the other writer committed just before it, whose callback is moments
+            // The group may be waiting in _ahead for one another writer committed just before it, whose callback is moments
             // away: wait for that rather than read the log. A gap that stays is other replicas' writes, read below.
             var until = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 50;
             while (result.Events[^1].Position > Projection.Position && Stopwatch.GetTimestamp() < until)

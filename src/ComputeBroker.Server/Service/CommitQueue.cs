@@ -32,8 +32,8 @@ public sealed class CommitQueue : IAsyncDisposable
     /// </param>
     /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
     /// <param name="writers">
-    /// Groups committed at once. One suits SQLite (the file has one writer). On PostgreSQL a second writer prepares and sends its
-    /// group while the first waits on the server, so the server is kept busy; each caller's outcome is unchanged.
+    /// Groups committed at once. One suits SQLite (the file has one writer). On PostgreSQL more writers prepare and send their
+    /// groups while another waits on the server, so the server is kept busy; each caller's outcome is unchanged.
     /// </param>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
         Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, int writers = 1)

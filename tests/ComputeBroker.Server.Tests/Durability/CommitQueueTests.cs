@@ -7,7 +7,7 @@ using ComputeBroker.Storage;
 namespace ComputeBroker.Server.Tests.Durability;
 
 /// <summary>
-/// The group commit on each database, with one writer and with two: however appends are grouped, each caller gets exactly
+/// The group commit on each database, with one writer and with several: however appends are grouped, each caller gets exactly
 /// its own events in the order it gave them, the committed callback sees every event once with the object it was written
 /// from, every append's deadline row commits with it, and the figures count every append.
 /// </summary>
@@ -23,6 +23,7 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
     [SkippableTheory]
     [InlineData(1)]
     [InlineData(2)]
+    [InlineData(3)]
     public async Task ConcurrentAppends_EachCallerGetsItsOwnEventsInOrder_AndEveryDeadlineRowCommitsWithThem(int writers)
     {
         await using var db = await CreateDatabaseAsync();
