@@ -20,7 +20,7 @@ namespace ComputeBroker.Load;
 /// compare when the machine's cores, not the database, are the limit.
 /// </remarks>
 internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow,
-    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections, double AppendsPerCommit, double WriterBusy);
+    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections, double AppendsPerCommit, double WriterBusy, double AppendsPerWorkflow);
 
 /// <summary>
 /// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
@@ -93,7 +93,8 @@ internal static class ServiceLoad
                 pause,
                 string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])),
                 (double)(commits.Appends - commitsBefore.Appends) / Math.Max(1, commits.Groups - commitsBefore.Groups),
-                (commits.Busy - commitsBefore.Busy) / elapsed);
+                (commits.Busy - commitsBefore.Busy) / elapsed,
+                (double)(commits.Appends - commitsBefore.Appends) / requests);
         }
         finally
         {
