@@ -57,7 +57,8 @@ public sealed partial class BrokerService : IAsyncDisposable
             store,
             ApplyInline,
             (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
-            writers: store.Provider == StorageProvider.Postgres ? PostgresCommitWriters : 1);
+            writers: store.Provider == StorageProvider.Postgres ? PostgresCommitWriters : 1,
+            ownThread: store.Provider == StorageProvider.Sqlite);
         _clock = clock;
         _logger = logger;
         Catalog = catalog;

@@ -35,15 +35,26 @@ public sealed class CommitQueue : IAsyncDisposable
     /// Groups committed at once. One suits SQLite (the file has one writer). On PostgreSQL more writers prepare and send their
     /// groups while another waits on the server, so the server is kept busy; each caller's outcome is unchanged.
     /// </param>
+    /// <param name="ownThread">
+    /// The (single) writer runs on a thread of its own instead of the thread pool, for a store whose appends complete
+    /// synchronously (SQLite): every append waits for that writer, so it must not queue behind the requests it serves.
+    /// </param>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
-        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, int writers = 1)
+        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, int writers = 1, bool ownThread = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
+        if (ownThread && writers != 1)
+        {
+            throw new ArgumentException("a writer on its own thread is the only writer", nameof(ownThread));
+        }
+
         _store = store;
         _committed = committed;
         _saveDeadlines = saveDeadlines;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = writers == 1 });
-        _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
+        _writers = ownThread
+            ? [Task.Factory.StartNew(WriteOnOwnThread, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)]
+            : Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
     /// <summary>Groups committed at once (see the constructor).</summary>
@@ -77,29 +88,54 @@ public sealed class CommitQueue : IAsyncDisposable
         var group = new List<Pending>(MaxGroup);
         while (await _queue.Reader.WaitToReadAsync())
         {
-            group.Clear();
-            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var next))
+            if (Take(group))
             {
-                if (next.Cancellation.IsCancellationRequested)
-                {
-                    next.Done.TrySetCanceled(next.Cancellation);
-                    continue;
-                }
-
-                group.Add(next);
+                var started = Stopwatch.GetTimestamp();
+                await CommitAsync(group);
+                Count(group, started);
             }
+        }
+    }
 
-            if (group.Count == 0)
+    private void WriteOnOwnThread()
+    {
+        var group = new List<Pending>(MaxGroup);
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            if (Take(group))
             {
+                var started = Stopwatch.GetTimestamp();
+
+                // The store's append completes synchronously here; blocking this thread on it is what the thread is for.
+                CommitAsync(group).GetAwaiter().GetResult();
+                Count(group, started);
+            }
+        }
+    }
+
+    /// <summary>Takes the next group from the queue (skipping cancelled appends); false when there is none.</summary>
+    private bool Take(List<Pending> group)
+    {
+        group.Clear();
+        while (group.Count < MaxGroup && _queue.Reader.TryRead(out var next))
+        {
+            if (next.Cancellation.IsCancellationRequested)
+            {
+                next.Done.TrySetCanceled(next.Cancellation);
                 continue;
             }
 
-            var started = Stopwatch.GetTimestamp();
-            await CommitAsync(group);
-            Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(started).Ticks);
-            Interlocked.Increment(ref _groups);
-            Interlocked.Add(ref _appends, group.Count);
+            group.Add(next);
         }
+
+        return group.Count > 0;
+    }
+
+    private void Count(List<Pending> group, long started)
+    {
+        Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(started).Ticks);
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _appends, group.Count);
     }
 
     private async Task CommitAsync(List<Pending> group)
