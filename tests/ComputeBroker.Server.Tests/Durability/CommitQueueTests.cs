@@ -104,9 +104,5 @@ public sealed class SqliteCommitQueueTests(PostgresFixture postgres) : CommitQue
 [Collection(DurableCollection.Name)]
 public sealed class PostgresCommitQueueTests(PostgresFixture postgres) : CommitQueueTests(postgres)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 }

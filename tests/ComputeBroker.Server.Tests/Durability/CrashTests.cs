@@ -388,9 +388,5 @@ public sealed class SqliteCrashTests(PostgresFixture postgres, ITestOutputHelper
 [Collection(DurableCollection.Name)]
 public sealed class PostgresCrashTests(PostgresFixture postgres, ITestOutputHelper output) : CrashTests(postgres, output)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 }

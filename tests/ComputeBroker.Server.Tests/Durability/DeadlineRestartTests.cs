@@ -139,9 +139,5 @@ public sealed class SqliteDeadlineRestartTests(PostgresFixture postgres) : Deadl
 [Collection(DurableCollection.Name)]
 public sealed class PostgresDeadlineRestartTests(PostgresFixture postgres) : DeadlineRestartTests(postgres)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 }

@@ -134,11 +134,7 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
     private const int Requests = 150;
     private const int HeldByADeadReplica = 20;
 
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 
     [SkippableFact]
     public async Task TwoReplicas_FireEveryDeadlineOfManyRequestsExactlyOnce_AndADeadReplicasClaimsAfterTheirLease()

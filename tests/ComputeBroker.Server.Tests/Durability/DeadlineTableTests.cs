@@ -162,11 +162,7 @@ public sealed class SqliteDeadlineTableTests(PostgresFixture postgres) : Deadlin
 [Collection(DurableCollection.Name)]
 public sealed class PostgresDeadlineTableTests(PostgresFixture postgres) : DeadlineTableTests(postgres)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 
     [SkippableFact]
     public async Task Claim_SkipsTheRowsAnotherTransactionHolds_WithoutWaitingForIt()

@@ -95,9 +95,5 @@ public sealed class SqliteProjectionConsistencyTests(PostgresFixture postgres) :
 [Collection(DurableCollection.Name)]
 public sealed class PostgresProjectionConsistencyTests(PostgresFixture postgres) : ProjectionConsistencyTests(postgres)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 }

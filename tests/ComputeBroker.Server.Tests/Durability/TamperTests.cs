@@ -167,9 +167,5 @@ public sealed class SqliteTamperTests(PostgresFixture postgres) : TamperTests(po
 [Collection(DurableCollection.Name)]
 public sealed class PostgresTamperTests(PostgresFixture postgres) : TamperTests(postgres)
 {
-    protected override async Task<TestDatabase> CreateDatabaseAsync()
-    {
-        Skip.If(Postgres.SkipReason is not null, Postgres.SkipReason);
-        return await PostgresTestDatabase.CreateAsync(Postgres.Server);
-    }
+    protected override Task<TestDatabase> CreateDatabaseAsync() => PostgresTestDatabase.CreateAsync(Postgres);
 }

@@ -107,6 +107,13 @@ public sealed class PostgresTestDatabase : TestDatabase
     public static async Task<PostgresTestDatabase> CreateAsync(PostgresServer server) =>
         new(server, await server.CreateDatabaseAsync("broker", CancellationToken.None));
 
+    /// <summary>A fresh database on the fixture's server; the test is skipped when no server could start (never under CI).</summary>
+    public static async Task<TestDatabase> CreateAsync(PostgresFixture postgres)
+    {
+        Skip.If(postgres.SkipReason is not null, postgres.SkipReason);
+        return await CreateAsync(postgres.Server);
+    }
+
     protected override string JsonParameter(string name) => $"CAST(@{name} AS json)";
 
     protected override DbConnection Connect() => new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false }.ConnectionString);
