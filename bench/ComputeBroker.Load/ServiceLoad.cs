@@ -57,8 +57,8 @@ internal static class ServiceLoad
             var warmup = Math.Max(500, requests / 2);
             await RunAsync(http, "warm", warmup, concurrency, null, new double[warmup]);
             await WaitClosedAsync(http, warmup);
-            await using var store = await EventStoreFactory.OpenAsync(database, CancellationToken.None);
-            var eventsBefore = (await store.HeadAsync(CancellationToken.None)).EventCount;
+            var broker = app.Services.GetRequiredService<BrokerService>();
+            var eventsBefore = (await broker.Store.HeadAsync(CancellationToken.None)).EventCount;
 
             var latencies = new double[requests];
             var process = Process.GetCurrentProcess();
@@ -66,7 +66,6 @@ internal static class ServiceLoad
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
-            var broker = app.Services.GetRequiredService<BrokerService>();
             var commitsBefore = broker.Commits;
             var watch = Stopwatch.StartNew();
             await RunAsync(http, "load", requests, concurrency, perSecond, latencies);
@@ -81,7 +80,7 @@ internal static class ServiceLoad
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
             var commits = broker.Commits;
             Array.Sort(latencies);
-            var head = await store.HeadAsync(CancellationToken.None);
+            var head = await broker.Store.HeadAsync(CancellationToken.None);
             return new ServiceResult(
                 requests,
                 requests / elapsed.TotalSeconds,

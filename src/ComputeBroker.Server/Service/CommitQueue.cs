@@ -146,18 +146,7 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             try
             {
-                var writes = group.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
-                var deadlines = group.Where(p => p.Deadline is not null).Select(p => p.Deadline!).ToArray();
-                Func<DbTransaction, CancellationToken, Task>? all = writes.Length == 0 && deadlines.Length == 0 ? null : async (transaction, token) =>
-                {
-                    foreach (var write in writes)
-                    {
-                        await write(transaction, token);
-                    }
-
-                    await SaveDeadlinesAsync(transaction, deadlines, token);
-                };
-                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), all, CancellationToken.None);
+                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), WritesOf(group), CancellationToken.None);
                 if (combined.IsCommitted)
                 {
                     _committed(combined.Events, group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null);
@@ -183,7 +172,7 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             try
             {
-                var result = await _store.AppendAsync(pending.Appends, Alone(pending), CancellationToken.None);
+                var result = await _store.AppendAsync(pending.Appends, WritesOf([pending]), CancellationToken.None);
                 if (result.IsCommitted)
                 {
                     _committed(result.Events, pending.Decoded);
@@ -198,20 +187,32 @@ public sealed class CommitQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>One append's own writes, for a commit without the rest of its group.</summary>
-    private Func<DbTransaction, CancellationToken, Task>? Alone(Pending pending) =>
-        pending.Deadline is not { } deadline ? pending.InTransaction : async (transaction, token) =>
+    /// <summary>
+    /// The writes that commit with these appends (the whole group, or one append retried alone): each member's own, then
+    /// every member's deadline row at once.
+    /// </summary>
+    private Func<DbTransaction, CancellationToken, Task>? WritesOf(IReadOnlyList<Pending> members)
+    {
+        var writes = members.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
+        var deadlines = _saveDeadlines is null ? [] : members.Where(p => p.Deadline is not null).Select(p => p.Deadline!).ToArray();
+        if (writes.Length == 0 && deadlines.Length == 0)
         {
-            if (pending.InTransaction is { } write)
+            return null;
+        }
+
+        return async (transaction, token) =>
+        {
+            foreach (var write in writes)
             {
                 await write(transaction, token);
             }
 
-            await SaveDeadlinesAsync(transaction, [deadline], token);
+            if (deadlines.Length > 0)
+            {
+                await _saveDeadlines!(transaction, deadlines, token);
+            }
         };
-
-    private Task SaveDeadlinesAsync(DbTransaction transaction, IReadOnlyList<DeadlineChange> deadlines, CancellationToken ct) =>
-        deadlines.Count == 0 || _saveDeadlines is null ? Task.CompletedTask : _saveDeadlines(transaction, deadlines, ct);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -67,16 +67,16 @@ public sealed class PostgresEventStore : IEventStore
                 // commit; a writer that appends to one of these streams in between makes the insert break the unique
                 // (stream, version) constraint, which is reported as the conflict it is.
                 var heads = await ReadHeadsAsync(connection, transaction, prepared, cancellationToken);
+                if (FirstConflict(prepared, heads) is { } conflict)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    return AppendResult.Conflicted(conflict);
+                }
+
                 var pending = new List<RecordedEvent>();
                 foreach (var append in prepared)
                 {
-                    var (version, prevHash) = heads.TryGetValue(append.Stream.Value, out var head) ? head : (StreamAppend.NoStream, EventHash.Genesis);
-                    if (version != append.ExpectedVersion)
-                    {
-                        await transaction.RollbackAsync(cancellationToken);
-                        return AppendResult.Conflicted(new ConcurrencyConflict(append.Stream, append.ExpectedVersion, version));
-                    }
-
+                    var (version, prevHash) = Head(heads, append.Stream);
                     foreach (var e in append.Events)
                     {
                         version++;
@@ -103,20 +103,12 @@ public sealed class PostgresEventStore : IEventStore
             }
             catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == "events_stream_version")
             {
-                // A writer that bypassed the advisory lock got there first; the transaction is aborted.
+                // Another writer appended to one of these streams between the head query and the insert; the transaction is
+                // aborted. The stream it took is one whose head has now moved past what this append expected.
                 await transaction.RollbackAsync(CancellationToken.None);
-                // The stream it took is one whose head has moved past what this append expected.
-                foreach (var append in prepared)
-                {
-                    var (actual, _) = await ReadHeadAsync(connection, null, append.Stream, cancellationToken);
-                    if (actual != append.ExpectedVersion)
-                    {
-                        return AppendResult.Conflicted(new ConcurrencyConflict(append.Stream, append.ExpectedVersion, actual));
-                    }
-                }
-
+                var now = await ReadHeadsAsync(connection, null, prepared, cancellationToken);
                 var last = prepared[^1];
-                return AppendResult.Conflicted(new ConcurrencyConflict(last.Stream, last.ExpectedVersion, (await ReadHeadAsync(connection, null, last.Stream, cancellationToken)).Item1));
+                return AppendResult.Conflicted(FirstConflict(prepared, now) ?? new ConcurrencyConflict(last.Stream, last.ExpectedVersion, Head(now, last.Stream).Version));
             }
         }
     }
@@ -185,7 +177,7 @@ public sealed class PostgresEventStore : IEventStore
     /// <summary>The last version and hash of each stream the append names (streams with no events are absent).</summary>
     /// <summary>Every named stream's head (last version and hash), in one query.</summary>
     private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             "SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version DESC",
@@ -244,16 +236,16 @@ public sealed class PostgresEventStore : IEventStore
         return events.Select(e => e with { Position = positions[(e.Stream.Value, e.Version)] }).ToArray();
     }
 
-    private static async Task<(long Version, string Hash)> ReadHeadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, StreamId stream, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream.Value });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? (reader.GetInt64(0), reader.GetString(1))
-            : (StreamAppend.NoStream, EventHash.Genesis);
-    }
+    /// <summary>A stream's head as <see cref="ReadHeadsAsync"/> gave it; (-1, genesis) for a stream with no events.</summary>
+    private static (long Version, string Hash) Head(Dictionary<string, (long Version, string Hash)> heads, StreamId stream) =>
+        heads.TryGetValue(stream.Value, out var head) ? head : (StreamAppend.NoStream, EventHash.Genesis);
+
+    /// <summary>The first append whose stream is not at the version it expects, if any.</summary>
+    private static ConcurrencyConflict? FirstConflict(IReadOnlyList<StreamAppend> appends, Dictionary<string, (long Version, string Hash)> heads) =>
+        appends.Select(a => (Append: a, Actual: Head(heads, a.Stream).Version))
+            .Where(x => x.Actual != x.Append.ExpectedVersion)
+            .Select(x => new ConcurrencyConflict(x.Append.Stream, x.Append.ExpectedVersion, x.Actual))
+            .FirstOrDefault();
 
     private static async Task<IReadOnlyList<RecordedEvent>> ReadEventsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
