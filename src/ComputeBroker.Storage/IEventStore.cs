@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace ComputeBroker.Storage;
 
 /// <summary>
@@ -35,17 +33,17 @@ public interface IEventStore : IAsyncDisposable
 
     /// <summary>
     /// As <see cref="AppendAsync(IReadOnlyList{StreamAppend}, CancellationToken)"/>, and runs
-    /// <paramref name="inTransaction"/> inside the same transaction, once every stream's version is checked
-    /// and before the commit, so a caller can write other rows (an outbox, a deadline) that commit or roll
-    /// back together with the events. It runs only when the version checks pass (a writer racing in
-    /// between still makes the whole append a conflict, its rows included); if it throws, nothing is
-    /// written and the exception propagates. The events may or may not be inserted yet when it runs
-    /// (PostgreSQL runs it before taking the append lock), so it must not read them. Commands it creates must use the
-    /// transaction it is given (<see cref="DbTransaction.Connection"/>).
+    /// <paramref name="inTransaction"/> inside the same transaction, before the commit, so a caller can write other rows
+    /// (an outbox, a deadline) that commit or roll back together with the events. It runs once the versions the store
+    /// can check beforehand are checked; a conflict found later (a writer racing in, or a stream the store has no head
+    /// for) still makes the whole append a conflict, its rows included. If it throws, nothing is written and the
+    /// exception propagates. The events may or may not be inserted yet when it runs (PostgreSQL inserts them after
+    /// it, in the round trip that commits), so it must not read them. Its commands must use the transaction it is given;
+    /// on PostgreSQL they should go in <see cref="AppendTransaction.Batch"/>.
     /// </summary>
     Task<AppendResult> AppendAsync(
         IReadOnlyList<StreamAppend> appends,
-        Func<DbTransaction, CancellationToken, Task>? inTransaction,
+        Func<AppendTransaction, CancellationToken, Task>? inTransaction,
         CancellationToken cancellationToken);
 
     /// <summary>The events of one stream from <paramref name="fromVersion"/> on, in version order; empty if the stream does not exist.</summary>

@@ -32,6 +32,9 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
 
     protected abstract Task<long> QueryLongAsync(string sql);
 
+    /// <summary>The schema's migrations: each applied once, numbered from 1.</summary>
+    protected abstract int SchemaVersion { get; }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public virtual async Task DisposeAsync()
@@ -278,8 +281,8 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
         await (await OpenStoreCoreAsync()).DisposeAsync();
         await OpenAsync();
 
-        Assert.Equal(1, await QueryLongAsync("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal(1, await QueryLongAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(SchemaVersion, await QueryLongAsync("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(SchemaVersion, await QueryLongAsync("SELECT MAX(version) FROM schema_version"));
     }
 
     [SkippableFact]
@@ -331,22 +334,58 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
 
     // ---------------------------------------------------------------- transactions shared with the caller
 
-    [SkippableFact]
-    public async Task Callback_RunsInTheAppendsTransaction_AndItsRowsCommitWithTheEvents()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Callback_RunsInTheAppendsTransaction_AndItsRowsCommitWithTheEvents(bool atOnce)
     {
         var store = await OpenAsync();
         await ExecuteSqlAsync("CREATE TABLE outbox (stream_id TEXT NOT NULL, note TEXT NOT NULL)");
 
-        var result = await store.AppendAsync([To(R1, -1, 1)], async (transaction, ct) =>
+        var result = await store.AppendAsync([To(R1, -1, 1)], async (append, ct) =>
         {
-            await using var command = transaction.Connection!.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'submitted')";
-            await command.ExecuteNonQueryAsync(ct);
+            await WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'submitted')", atOnce, ct);
+            await WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'noted')", atOnce, ct);
         }, Ct);
 
         Assert.True(result.IsCommitted);
-        Assert.Equal(1, await QueryLongAsync("SELECT COUNT(*) FROM outbox"));
+        Assert.Equal(2, await QueryLongAsync("SELECT COUNT(*) FROM outbox"));
+        Assert.Equal(1, await QueryLongAsync("SELECT COUNT(*) FROM events"));
+    }
+
+    [SkippableFact]
+    public async Task Callback_WhoseBatchedCommandReturnsRows_StillGetsEveryPosition()
+    {
+        var store = await OpenAsync();
+        await store.AppendAsync([To(R2, -1, 1)], Ct);
+
+        var result = await store.AppendAsync([To(R1, -1, 1, 2), To(R2, 0, 3)], async (append, ct) =>
+        {
+            await WriteAsync(append, "SELECT 1 AS a, 2 AS b, 3 AS c", atOnce: false, ct);
+        }, Ct);
+
+        Assert.True(result.IsCommitted);
+        Assert.Equal([2L, 3L, 4L], result.Events.Select(e => e.Position));
+        Assert.Equal(result.Events, (await store.ReadAllAsync(2, 10, Ct)).ToArray());
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Callback_ThatFailsInTheDatabase_RollsBackItsRowsAndTheEvents(bool atOnce)
+    {
+        var store = await OpenAsync();
+        await ExecuteSqlAsync("CREATE TABLE outbox (stream_id TEXT NOT NULL, note TEXT NOT NULL)");
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => store.AppendAsync([To(R1, -1, 1), To(R2, -1, 2)], async (append, ct) =>
+        {
+            await WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'submitted')", atOnce, ct);
+            await WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', NULL)", atOnce, ct);
+        }, Ct));
+
+        Assert.Equal(0, await QueryLongAsync("SELECT COUNT(*) FROM outbox"));
+        Assert.Equal(StoreHead.Empty, await store.HeadAsync(Ct));
+        Assert.True((await store.AppendAsync([To(R1, -1, 1)], Ct)).IsCommitted);
     }
 
     [SkippableFact]
@@ -355,12 +394,9 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
         var store = await OpenAsync();
         await ExecuteSqlAsync("CREATE TABLE outbox (stream_id TEXT NOT NULL, note TEXT NOT NULL)");
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.AppendAsync([To(R1, -1, 1), To(R2, -1, 2)], async (transaction, ct) =>
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.AppendAsync([To(R1, -1, 1), To(R2, -1, 2)], async (append, ct) =>
         {
-            await using var command = transaction.Connection!.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'submitted')";
-            await command.ExecuteNonQueryAsync(ct);
+            await WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'submitted')", atOnce: true, ct);
             throw new InvalidOperationException("the outbox refused");
         }, Ct));
 
@@ -370,16 +406,62 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
     }
 
     [SkippableFact]
-    public async Task Callback_IsNotRun_WhenTheAppendConflicts()
+    public async Task Callback_OfAnAppendThatConflicts_WritesNothing()
     {
         var store = await OpenAsync();
+        await ExecuteSqlAsync("CREATE TABLE outbox (stream_id TEXT NOT NULL, note TEXT NOT NULL)");
         await store.AppendAsync([To(R1, -1, 1)], Ct);
-        var ran = false;
 
-        var result = await store.AppendAsync([To(R1, -1, 2)], (_, _) => { ran = true; return Task.CompletedTask; }, Ct);
+        // A new stream that exists: a store may find it before running the callback or only when it inserts.
+        var taken = await store.AppendAsync([To(R1, -1, 2)], (append, ct) => WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'x')", atOnce: false, ct), Ct);
+        var takenAmongOthers = await store.AppendAsync([To(R2, -1, 3), To(R1, -1, 2)], (append, ct) => WriteAsync(append, "INSERT INTO outbox (stream_id, note) VALUES ('request-r-001', 'y')", atOnce: true, ct), Ct);
 
-        Assert.False(result.IsCommitted);
-        Assert.False(ran);
+        Assert.Equal(new ConcurrencyConflict(R1, StreamAppend.NoStream, 0), taken.Conflict);
+        Assert.Equal(new ConcurrencyConflict(R1, StreamAppend.NoStream, 0), takenAmongOthers.Conflict);
+        Assert.Equal(0, await QueryLongAsync("SELECT COUNT(*) FROM outbox"));
+        Assert.Empty(await store.ReadStreamAsync(R2, 0, Ct));
+    }
+
+    [SkippableFact]
+    public async Task Appends_FromTwoOpenStores_ToOneStream_SeeEachOthersEvents()
+    {
+        // Two processes taking turns on one stream: each must chain onto the other's last event, and an append that expects
+        // the version it wrote itself last, after the other wrote, is a conflict.
+        var first = await OpenAsync();
+        var second = await OpenAsync();
+        await first.AppendAsync([To(R1, -1, 1)], Ct);
+
+        var bySecond = await second.AppendAsync([To(R1, 0, 2)], Ct);
+        var staleFirst = await first.AppendAsync([To(R1, 0, 3)], Ct);
+        var byFirst = await first.AppendAsync([To(R1, 1, 4)], Ct);
+        var staleSecond = await second.AppendAsync([To(R1, 1, 5)], Ct);
+        var bySecondAgain = await second.AppendAsync([To(R1, 2, 6)], Ct);
+
+        Assert.True(bySecond.IsCommitted);
+        Assert.Equal(new ConcurrencyConflict(R1, 0, 1), staleFirst.Conflict);
+        Assert.True(byFirst.IsCommitted);
+        Assert.Equal(bySecond.Events[0].Hash, byFirst.Events[0].PrevHash);
+        Assert.Equal(new ConcurrencyConflict(R1, 1, 2), staleSecond.Conflict);
+        Assert.Equal(byFirst.Events[0].Hash, bySecondAgain.Events[0].PrevHash);
+        Assert.Equal(4, (await first.ReadStreamAsync(R1, 0, Ct)).Count);
+        Assert.True((await IntegrityVerifier.VerifyAsync(first, null, Ct)).Passed);
+    }
+
+    /// <summary>Runs <paramref name="sql"/> in the append's transaction: at once, or in the store's batch where it has one.</summary>
+    private static async Task WriteAsync(AppendTransaction append, string sql, bool atOnce, CancellationToken ct)
+    {
+        if (!atOnce && append.Batch is { } batch)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            batch.BatchCommands.Add(command);
+            return;
+        }
+
+        await using var command2 = append.Transaction.Connection!.CreateCommand();
+        command2.Transaction = append.Transaction;
+        command2.CommandText = sql;
+        await command2.ExecuteNonQueryAsync(ct);
     }
 
     [SkippableFact]

@@ -1,3 +1,4 @@
+using ComputeBroker.Storage.Integrity;
 using ComputeBroker.Testing;
 using Npgsql;
 
@@ -23,6 +24,8 @@ public sealed class PostgresEventStoreTests(PostgresFixture fixture) : EventStor
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(Ct);
     }
+
+    protected override int SchemaVersion => 2;
 
     protected override async Task<long> QueryLongAsync(string sql)
     {
@@ -53,6 +56,44 @@ public sealed class PostgresEventStoreTests(PostgresFixture fixture) : EventStor
 
         Assert.Equal(StorageProvider.Postgres, store.Provider);
         Assert.Equal(1, await QueryLongAsync("SELECT COUNT(*) FROM events"));
+    }
+
+    [SkippableFact]
+    public async Task Events_RefuseAHashThatIsNotSixtyFourLowercaseHexDigits()
+    {
+        var store = await OpenAsync();
+        var appended = (await store.AppendAsync([To(R1, -1, 1)], Ct)).Events[0];
+
+        foreach (var (column, value) in new[] { ("hash", appended.Hash.ToUpperInvariant()), ("hash", appended.Hash[..63]), ("prev_hash", appended.Hash + "0"), ("prev_hash", "g" + appended.Hash[1..]) })
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteSqlAsync($"UPDATE events SET {column} = '{value}'"));
+            Assert.Equal(column == "hash" ? "events_hash_hex" : "events_prev_hash_hex", refused.ConstraintName);
+        }
+
+        Assert.Equal(appended, Assert.Single(await store.ReadStreamAsync(R1, 0, Ct)));
+    }
+
+    [SkippableFact]
+    public async Task Open_ADatabaseAtSchemaVersion1_MovesItToTheCurrentChecks_KeepingEveryEvent()
+    {
+        var store = await OpenAsync();
+        await store.AppendAsync([To(R1, -1, 1, 2), To(R2, -1, 3)], Ct);
+
+        // The database as the first schema left it.
+        await ExecuteSqlAsync(
+            """
+            ALTER TABLE events DROP CONSTRAINT events_prev_hash_hex, DROP CONSTRAINT events_hash_hex,
+                ADD CONSTRAINT events_prev_hash_check CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+                ADD CONSTRAINT events_hash_check CHECK (hash ~ '^[0-9a-f]{64}$');
+            DELETE FROM schema_version WHERE version > 1;
+            """);
+        var reopened = await OpenAsync();
+
+        Assert.Equal(2, await QueryLongAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(2, await QueryLongAsync("SELECT COUNT(*) FROM pg_constraint WHERE conname IN ('events_hash_hex', 'events_prev_hash_hex')"));
+        Assert.Equal(0, await QueryLongAsync("SELECT COUNT(*) FROM pg_constraint WHERE conname IN ('events_hash_check', 'events_prev_hash_check')"));
+        Assert.True((await reopened.AppendAsync([To(R1, 1, 4)], Ct)).IsCommitted);
+        Assert.True((await IntegrityVerifier.VerifyAsync(reopened, null, Ct)).Passed);
     }
 
     private async Task<string> DatabaseAsync()

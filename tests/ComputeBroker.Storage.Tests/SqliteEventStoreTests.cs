@@ -21,6 +21,8 @@ public sealed class SqliteEventStoreTests : EventStoreComplianceTests
         await command.ExecuteNonQueryAsync(Ct);
     }
 
+    protected override int SchemaVersion => 1;
+
     protected override async Task<long> QueryLongAsync(string sql)
     {
         await using var connection = await OpenDirectAsync();
@@ -41,9 +43,10 @@ public sealed class SqliteEventStoreTests : EventStoreComplianceTests
         var store = await OpenAsync();
         long synchronous = -1;
 
-        await store.AppendAsync([To(R1, -1, 1)], async (transaction, ct) =>
+        await store.AppendAsync([To(R1, -1, 1)], async (append, ct) =>
         {
-            Assert.IsType<SqliteTransaction>(transaction);
+            Assert.Null(append.Batch);
+            var transaction = Assert.IsType<SqliteTransaction>(append.Transaction);
             await using var command = transaction.Connection!.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "PRAGMA synchronous";

@@ -175,7 +175,7 @@ public abstract class OutboxTests : IAsyncLifetime
     private static OutboxMessage Message(string request, int n) =>
         new(new ProviderId("azure"), $"msg_{request}_{n}", WebhookEventTypes.OfferCreated, new RequestId(request), $$"""{"type":"offer.created","n":{{n}}}""", Now);
 
-    private static Func<DbTransaction, CancellationToken, Task> Write(WebhookOutbox outbox, params OutboxMessage[] messages) =>
+    private static Func<AppendTransaction, CancellationToken, Task> Write(WebhookOutbox outbox, params OutboxMessage[] messages) =>
         (transaction, ct) => outbox.InsertAsync(transaction, messages, ct);
 
     private static StreamAppend Append(string stream, long expected) =>

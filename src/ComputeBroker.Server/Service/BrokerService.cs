@@ -24,10 +24,6 @@ namespace ComputeBroker.Server.Service;
 /// </summary>
 public sealed partial class BrokerService : IAsyncDisposable
 {
-    // On PostgreSQL a group spends most of its time waiting on round trips: with three writers one holds the append lock
-    // while the others read heads and write their rows (the load command measured 1.2x to 1.4x the throughput of two).
-    private const int PostgresCommitWriters = 3;
-
     private const int MaxAhead = 256;
 
     private readonly IEventStore _store;
@@ -39,10 +35,9 @@ public sealed partial class BrokerService : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _streamLocks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _catchUpLock = new(1, 1);
 
-    // Committed groups waiting for the group committed just before them (see ApplyInline), by first position; under
-    // _catchUpLock. _advanced completes (and is replaced) each time the projection moves on.
+    // Committed groups waiting for events another replica committed just before them (see ApplyInline), by first position;
+    // under _catchUpLock.
     private readonly SortedList<long, (IReadOnlyList<RecordedEvent> Events, IReadOnlyList<object>? Decoded)> _ahead = [];
-    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _waiverLock = new(1, 1);
     private readonly Dictionary<ProviderId, SimulatedProvider> _simulated;
     private readonly Random _random;
@@ -58,7 +53,6 @@ public sealed partial class BrokerService : IAsyncDisposable
             store,
             ApplyInline,
             (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
-            writers: store.Provider == StorageProvider.Postgres ? PostgresCommitWriters : 1,
             ownThread: store.Provider == StorageProvider.Sqlite);
         _clock = clock;
         _logger = logger;
@@ -126,7 +120,6 @@ public sealed partial class BrokerService : IAsyncDisposable
                 }
 
                 FoldAhead();
-                SignalAdvanced();
             }
         }
         finally
@@ -552,17 +545,19 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     /// <summary>
     /// Folds a committed group into the projection right away when it follows on from what the projection has,
-    /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written. A group
-    /// that comes back ahead of one committed just before it (PostgreSQL's several commit writers) waits in
-    /// <see cref="_ahead"/> until that one is folded.
+    /// using the events as decided (<paramref name="decoded"/>) rather than parsing the JSON just written. A group that
+    /// comes back after events of another replica (PostgreSQL) waits in <see cref="_ahead"/> until a catch-up has read
+    /// those. It waits for the catch-up lock rather than leave the group to be read back from the log: folding is
+    /// in-memory, and a group skipped here sends each of its callers to the database.
     /// </summary>
     private void ApplyInline(IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
     {
-        if (events.Count == 0 || !_catchUpLock.Wait(0))
+        if (events.Count == 0)
         {
             return;
         }
 
+        _catchUpLock.Wait();
         try
         {
             if (events[0].Position == Projection.Position + 1)
@@ -590,12 +585,7 @@ public sealed partial class BrokerService : IAsyncDisposable
             var e = events[i];
             Projection.Apply(e.Position, usable ? decoded![i] : EventCodec.Deserialize(e.Stream.Value, e.Type, e.Json));
         }
-
-        SignalAdvanced();
     }
-
-    private void SignalAdvanced() =>
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Folds the waiting groups that now follow on, and drops those the projection already has; under the catch-up lock.</summary>
     private void FoldAhead()
@@ -617,28 +607,6 @@ public sealed partial class BrokerService : IAsyncDisposable
         if (result.Events.Count > 0 && result.Events[^1].Position <= Projection.Position)
         {
             return;
-        }
-
-        if (result.Events.Count > 0 && _commits.Writers > 1)
-        {
-            // The group may be waiting in _ahead for one another writer committed just before it, whose callback is moments
-            // away: wait for that rather than read the log. A gap that stays is other replicas' writes, read below.
-            var until = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 50;
-            while (result.Events[^1].Position > Projection.Position && Stopwatch.GetTimestamp() < until)
-            {
-                var advanced = Volatile.Read(ref _advanced).Task;
-                if (result.Events[^1].Position <= Projection.Position)
-                {
-                    break;
-                }
-
-                await Task.WhenAny(advanced, Task.Delay(TimeSpan.FromMilliseconds(5), ct));
-            }
-
-            if (result.Events[^1].Position <= Projection.Position)
-            {
-                return;
-            }
         }
 
         if (result.Events.Count == 0 || result.Events[0].Position != Projection.Position + 1)

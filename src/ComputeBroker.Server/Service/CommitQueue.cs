@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Threading.Channels;
 using ComputeBroker.Storage;
@@ -19,9 +18,9 @@ public sealed class CommitQueue : IAsyncDisposable
 
     private readonly IEventStore _store;
     private readonly Channel<Pending> _queue;
-    private readonly Task[] _writers;
+    private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
-    private readonly Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
+    private readonly Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
     private long _busyTicks;
     private long _groups;
     private long _appends;
@@ -31,38 +30,30 @@ public sealed class CommitQueue : IAsyncDisposable
     /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
     /// </param>
     /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
-    /// <param name="writers">
-    /// Groups committed at once. One suits SQLite (the file has one writer). On PostgreSQL more writers prepare and send their
-    /// groups while another waits on the server, so the server is kept busy; each caller's outcome is unchanged.
-    /// </param>
     /// <param name="ownThread">
-    /// The (single) writer runs on a thread of its own instead of the thread pool, for a store whose appends complete
-    /// synchronously (SQLite): every append waits for that writer, so it must not queue behind the requests it serves.
+    /// The writer runs on a thread of its own instead of the thread pool, for a store whose appends complete synchronously
+    /// (SQLite): every append waits for that writer, so it must not queue behind the requests it serves.
     /// </param>
+    /// <remarks>
+    /// One writer, so groups commit, and are folded, in the order they were taken. Several writers were measured on PostgreSQL
+    /// when an append cost several round trips: since it costs one, they only contend for the append lock and come back out
+    /// of order, and one writer with larger groups sustained more (docs/architecture.md, "The write path under load").
+    /// </remarks>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
-        Func<DbTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, int writers = 1, bool ownThread = false)
+        Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, bool ownThread = false)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
-        if (ownThread && writers != 1)
-        {
-            throw new ArgumentException("a writer on its own thread is the only writer", nameof(ownThread));
-        }
-
         _store = store;
         _committed = committed;
         _saveDeadlines = saveDeadlines;
-        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = writers == 1 });
-        _writers = ownThread
-            ? [Task.Factory.StartNew(WriteOnOwnThread, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)]
-            : Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
+        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        _writer = ownThread
+            ? Task.Factory.StartNew(WriteOnOwnThread, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : Task.Run(WriteAsync);
     }
-
-    /// <summary>Groups committed at once (see the constructor).</summary>
-    public int Writers => _writers.Length;
 
     /// <summary>
     /// How the writer has been used since start: commits (groups), appends they carried, and the time spent writing. Busy time
-    /// (summed over the writers) close to the elapsed time times the writers means the writers, not the callers, limit throughput.
+    /// close to the elapsed time means the writer, not the callers, limits throughput.
     /// </summary>
     public CommitStatistics Statistics => new(Interlocked.Read(ref _groups), Interlocked.Read(ref _appends), TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
 
@@ -76,7 +67,7 @@ public sealed class CommitQueue : IAsyncDisposable
     /// <paramref name="decoded"/>, when given, holds the object each event of <paramref name="appends"/> was serialized from, in order.
     /// </summary>
     /// <paramref name="deadline"/>, when given, is the request's deadline row as this append leaves it, written in the same transaction.
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<DbTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct,
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<AppendTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct,
         DeadlineChange? deadline = null)
     {
         var pending = new Pending(appends, decoded, inTransaction, deadline, ct);
@@ -191,7 +182,7 @@ public sealed class CommitQueue : IAsyncDisposable
     /// The writes that commit with these appends (the whole group, or one append retried alone): each member's own, then
     /// every member's deadline row at once.
     /// </summary>
-    private Func<DbTransaction, CancellationToken, Task>? WritesOf(IReadOnlyList<Pending> members)
+    private Func<AppendTransaction, CancellationToken, Task>? WritesOf(IReadOnlyList<Pending> members)
     {
         var writes = members.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
         var deadlines = _saveDeadlines is null ? [] : members.Where(p => p.Deadline is not null).Select(p => p.Deadline!).ToArray();
@@ -217,10 +208,10 @@ public sealed class CommitQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_writers);
+        await _writer;
     }
 
-    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<DbTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<AppendTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)
     {
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using ComputeBroker.Domain;
@@ -53,15 +52,15 @@ public sealed class DeadlineTable : IAsyncDisposable
     /// (the version the append leaves the stream at), releasing any claim, or deletes it when <paramref name="dueAt"/> is null
     /// (closed, or nothing to wait for). One statement, so a group commit of many appends stays cheap.
     /// </summary>
-    public Task SaveAsync(DbTransaction transaction, RequestId request, DateTimeOffset? dueAt, long streamVersion, CancellationToken ct) =>
+    public Task SaveAsync(AppendTransaction transaction, RequestId request, DateTimeOffset? dueAt, long streamVersion, CancellationToken ct) =>
         SaveAsync(transaction, [new DeadlineChange(request, dueAt, streamVersion)], ct);
 
     /// <summary>
-    /// As <see cref="SaveAsync(DbTransaction, RequestId, DateTimeOffset?, long, CancellationToken)"/> for the appends of a whole
-    /// group commit, one request each. On PostgreSQL every change goes in one round trip (a delete and an upsert over arrays),
-    /// whatever the group's size: the group holds the append lock until it commits, so its statements are its latency.
+    /// As <see cref="SaveAsync(AppendTransaction, RequestId, DateTimeOffset?, long, CancellationToken)"/> for the appends of a
+    /// whole group commit, one request each. On PostgreSQL every change is at most two statements over arrays (a delete and an
+    /// upsert), whatever the group's size, sent with the events' insert and the commit in one round trip.
     /// </summary>
-    public async Task SaveAsync(DbTransaction transaction, IReadOnlyList<DeadlineChange> changes, CancellationToken ct)
+    public async Task SaveAsync(AppendTransaction append, IReadOnlyList<DeadlineChange> changes, CancellationToken ct)
     {
         if (changes.Count == 0)
         {
@@ -72,13 +71,13 @@ public sealed class DeadlineTable : IAsyncDisposable
             """
             ON CONFLICT (request_id) DO UPDATE SET due_at = excluded.due_at, stream_version = excluded.stream_version, locked_until = NULL, claimed_by = NULL
             """;
+        var transaction = append.Transaction;
         var connection = transaction.Connection!;
         if (Provider == StorageProvider.Postgres)
         {
+            var batch = append.Batch ?? throw new ArgumentException("a PostgreSQL append gives its batch", nameof(append));
             var deleted = changes.Where(c => c.DueAt is null).Select(c => c.Request.Value).ToArray();
             var set = changes.Where(c => c.DueAt is not null).ToArray();
-            await using var batch = connection.CreateBatch();
-            batch.Transaction = transaction;
             if (deleted.Length > 0)
             {
                 var delete = new NpgsqlBatchCommand("DELETE FROM request_deadlines WHERE request_id = ANY($1)");
@@ -100,7 +99,6 @@ public sealed class DeadlineTable : IAsyncDisposable
                 batch.BatchCommands.Add(upsert);
             }
 
-            await batch.ExecuteNonQueryAsync(ct);
             return;
         }
 

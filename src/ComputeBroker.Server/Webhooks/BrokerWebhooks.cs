@@ -1,4 +1,3 @@
-using System.Data.Common;
 using ComputeBroker.Domain;
 using ComputeBroker.Providers;
 using ComputeBroker.Sourcing;
@@ -55,7 +54,7 @@ public sealed class BrokerWebhooks : IAsyncDisposable
     /// The outbox writes for a decision's events, to run inside the append's transaction; null when no webhook
     /// provider hears of them. <paramref name="state"/> is the request's state after the events.
     /// </summary>
-    public Func<DbTransaction, CancellationToken, Task>? Outgoing(RequestState state, long firstVersion, IReadOnlyList<SourcingEvent> events)
+    public Func<AppendTransaction, CancellationToken, Task>? Outgoing(RequestState state, long firstVersion, IReadOnlyList<SourcingEvent> events)
     {
         var messages = Payloads.For(state, firstVersion, events, _options.Clock.GetUtcNow());
         return messages.Count == 0 ? null : (transaction, ct) => Outbox.InsertAsync(transaction, messages, ct);

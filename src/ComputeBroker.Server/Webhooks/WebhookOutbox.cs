@@ -3,6 +3,7 @@ using System.Globalization;
 using ComputeBroker.Domain;
 using ComputeBroker.Server.Service;
 using ComputeBroker.Storage;
+using Npgsql;
 using NpgsqlTypes;
 using static ComputeBroker.Server.Service.SideDatabase;
 
@@ -84,14 +85,41 @@ public sealed class WebhookOutbox : IAsyncDisposable
         new WebhookOutbox(await SideDatabase.OpenAsync(location, WebhookSchema.Tables, ct), maxAttempts);
 
     /// <summary>
-    /// Inserts messages inside an event store append's transaction (<see cref="IEventStore.AppendAsync(IReadOnlyList{StreamAppend}, Func{DbTransaction, CancellationToken, Task}?, CancellationToken)"/>),
-    /// so they commit if and only if the events do.
+    /// Inserts messages inside an event store append's transaction (<see cref="IEventStore.AppendAsync(IReadOnlyList{StreamAppend}, Func{AppendTransaction, CancellationToken, Task}?, CancellationToken)"/>),
+    /// so they commit if and only if the events do. On PostgreSQL they are one statement in the batch that inserts the events.
     /// </summary>
-    public async Task InsertAsync(DbTransaction transaction, IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
+    public async Task InsertAsync(AppendTransaction append, IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
     {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        if (Provider == StorageProvider.Postgres)
+        {
+            var batch = append.Batch ?? throw new ArgumentException("a PostgreSQL append gives its batch", nameof(append));
+            var insert = new NpgsqlBatchCommand(
+                """
+                INSERT INTO webhook_outbox (provider, webhook_id, type, request_id, payload, attempts, give_up_after, next_attempt_at, state, created_at)
+                SELECT provider, webhook_id, type, request_id, payload, 0, $6, created_at, 'pending', created_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::timestamptz[])
+                    WITH ORDINALITY AS m(provider, webhook_id, type, request_id, payload, created_at, n)
+                ORDER BY n
+                """);
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages.Select(m => m.Provider.Value).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages.Select(m => m.WebhookId).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages.Select(m => m.Type).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = messages.Select(m => m.Request?.Value).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages.Select(m => m.Payload).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxAttempts });
+            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = messages.Select(m => m.CreatedAt.ToUniversalTime()).ToArray() });
+            batch.BatchCommands.Add(insert);
+            return;
+        }
+
         foreach (var m in messages)
         {
-            await using var command = Command(transaction.Connection!, transaction,
+            await using var command = Command(append.Transaction.Connection!, append.Transaction,
                 """
                 INSERT INTO webhook_outbox (provider, webhook_id, type, request_id, payload, attempts, give_up_after, next_attempt_at, state, created_at)
                 VALUES (@provider, @webhook_id, @type, @request_id, @payload, 0, @give_up_after, @created_at, 'pending', @created_at)

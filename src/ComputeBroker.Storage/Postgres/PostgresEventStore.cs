@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -26,6 +25,8 @@ public sealed class PostgresEventStore : IEventStore
 
     private readonly NpgsqlDataSource _dataSource;
 
+    private readonly StreamHeadCache _heads = new();
+
     private PostgresEventStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
 
     public StorageProvider Provider => StorageProvider.Postgres;
@@ -51,64 +52,72 @@ public sealed class PostgresEventStore : IEventStore
 
     public async Task<AppendResult> AppendAsync(
         IReadOnlyList<StreamAppend> appends,
-        Func<DbTransaction, CancellationToken, Task>? inTransaction,
+        Func<AppendTransaction, CancellationToken, Task>? inTransaction,
         CancellationToken cancellationToken)
     {
         var prepared = AppendPreparation.Prepare(appends);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var committed = new List<RecordedEvent>();
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var outcomeKnown = false;
+        try
         {
-            try
+            // Usually one round trip however many streams and events the append carries (a group commit can carry hundreds):
+            // the lock, every event and the commit in one batch, with the heads this store last wrote (see StreamHeadCache),
+            // and a head query first only for streams it has not. The lock orders positions by commit and is held only while
+            // the server inserts and commits: a writer that appends to one of these streams meanwhile makes the insert break
+            // the unique (stream, version) constraint, which is reported as the conflict it is.
+            var heads = await HeadsAsync(connection, transaction, prepared, cancellationToken);
+            if (FirstConflict(prepared, heads) is { } conflict)
             {
-                // Two round trips before the commit however many streams and events the append carries (a group commit
-                // can carry hundreds): every head in one query, then the lock and every event in one batch. The heads are
-                // read before the lock, so the lock (which orders positions by commit) is held only for the insert and the
-                // commit; a writer that appends to one of these streams in between makes the insert break the unique
-                // (stream, version) constraint, which is reported as the conflict it is.
-                var heads = await ReadHeadsAsync(connection, transaction, prepared, cancellationToken);
-                if (FirstConflict(prepared, heads) is { } conflict)
-                {
-                    await transaction.RollbackAsync(cancellationToken);
-                    return AppendResult.Conflicted(conflict);
-                }
-
-                var pending = new List<RecordedEvent>();
-                foreach (var append in prepared)
-                {
-                    var (version, prevHash) = Head(heads, append.Stream);
-                    foreach (var e in append.Events)
-                    {
-                        version++;
-                        var hash = EventHash.Compute(append.Stream, version, e.Type, e.RecordedAt, e.Json, prevHash);
-                        pending.Add(new RecordedEvent(0, append.Stream, version, e.Type, e.Json, e.RecordedAt, prevHash, hash));
-                        prevHash = hash;
-                    }
-                }
-
-                // The caller's rows go in before the lock: while a group holds the lock (which serializes every append of
-                // every replica) it costs two round trips, the insert and the commit, however many rows ride along.
-                if (inTransaction is not null)
-                {
-                    await inTransaction(transaction, cancellationToken);
-                }
-
-                committed.AddRange(await LockAndInsertAsync(connection, transaction, pending, cancellationToken));
-
-                cancellationToken.ThrowIfCancellationRequested();
-
-                // Not cancellable: once the commit is sent, its outcome must not be left unknown to the caller.
-                await transaction.CommitAsync(CancellationToken.None);
-                return AppendResult.Committed(committed);
+                await transaction.RollbackAsync(cancellationToken);
+                outcomeKnown = true;
+                return AppendResult.Conflicted(conflict);
             }
-            catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == "events_stream_version")
+
+            var pending = new List<RecordedEvent>();
+            foreach (var append in prepared)
             {
-                // Another writer appended to one of these streams between the head query and the insert; the transaction is
-                // aborted. The stream it took is one whose head has now moved past what this append expected.
-                await transaction.RollbackAsync(CancellationToken.None);
-                var now = await ReadHeadsAsync(connection, null, prepared, cancellationToken);
-                var last = prepared[^1];
-                return AppendResult.Conflicted(FirstConflict(prepared, now) ?? new ConcurrencyConflict(last.Stream, last.ExpectedVersion, Head(now, last.Stream).Version));
+                var (version, prevHash) = Head(heads, append.Stream);
+                foreach (var e in append.Events)
+                {
+                    version++;
+                    var hash = EventHash.Compute(append.Stream, version, e.Type, e.RecordedAt, e.Json, prevHash);
+                    pending.Add(new RecordedEvent(0, append.Stream, version, e.Type, e.Json, e.RecordedAt, prevHash, hash));
+                    prevHash = hash;
+                }
+            }
+
+            // The caller's rows go in the same batch, before the lock, which serializes every append of every replica.
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            if (inTransaction is not null)
+            {
+                await inTransaction(new AppendTransaction(transaction, batch), cancellationToken);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var committed = await LockInsertAndCommitAsync(batch, pending);
+            outcomeKnown = true;
+            _heads.Remember(committed);
+            return AppendResult.Committed(committed);
+        }
+        catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == "events_stream_version")
+        {
+            // Another writer appended to one of these streams after its head was read (or cached); the transaction is
+            // aborted. The stream it took is one whose head has now moved past what this append expected.
+            await transaction.RollbackAsync(CancellationToken.None);
+            _heads.Forget(prepared);
+            outcomeKnown = true;
+            var now = await ReadHeadsAsync(connection, prepared.Select(a => a.Stream.Value).ToArray(), cancellationToken);
+            var last = prepared[^1];
+            return AppendResult.Conflicted(FirstConflict(prepared, now) ?? new ConcurrencyConflict(last.Stream, last.ExpectedVersion, Head(now, last.Stream).Version));
+        }
+        finally
+        {
+            if (!outcomeKnown)
+            {
+                // Failed or cancelled, perhaps after the commit was sent: the cached heads of these streams may be wrong, so
+                // they are read again next time.
+                _heads.Forget(prepared);
             }
         }
     }
@@ -174,17 +183,59 @@ public sealed class PostgresEventStore : IEventStore
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    /// <summary>The last version and hash of each stream the append names (streams with no events are absent).</summary>
-    /// <summary>Every named stream's head (last version and hash), in one query.</summary>
-    private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every named stream's head (last version and hash): a new stream's is known, a stream this store last wrote at the
+    /// expected version is in the cache, and the rest are read in one query.
+    /// </summary>
+    private async Task<Dictionary<string, (long Version, string Hash)>> HeadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
+        var heads = new Dictionary<string, (long, string)>(appends.Count, StringComparer.Ordinal);
+        List<string>? unknown = null;
+        foreach (var append in appends)
+        {
+            if (append.ExpectedVersion == StreamAppend.NoStream)
+            {
+                // Absent from the dictionary is "no stream" (see Head); if it exists after all, the insert of version 0 conflicts.
+                continue;
+            }
+
+            if (_heads.TryGet(append.Stream, append.ExpectedVersion, out var hash))
+            {
+                heads[append.Stream.Value] = (append.ExpectedVersion, hash);
+            }
+            else
+            {
+                (unknown ??= []).Add(append.Stream.Value);
+            }
+        }
+
+        if (unknown is not null)
+        {
+            foreach (var (stream, head) in await ReadHeadsAsync(connection, unknown.ToArray(), cancellationToken, transaction))
+            {
+                heads[stream] = head;
+            }
+        }
+
+        return heads;
+    }
+
+    /// <summary>The heads of <paramref name="streams"/> as the database has them, in one query (streams with no events are absent).</summary>
+    private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
+        NpgsqlConnection connection, string[] streams, CancellationToken cancellationToken, NpgsqlTransaction? transaction = null)
+    {
+        // One backward index probe per stream rather than every version of every stream.
         await using var command = new NpgsqlCommand(
-            "SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version DESC",
+            """
+            SELECT s.stream_id, h.version, h.hash
+            FROM unnest($1::text[]) AS s(stream_id)
+            CROSS JOIN LATERAL (SELECT version, hash FROM events e WHERE e.stream_id = s.stream_id ORDER BY version DESC LIMIT 1) h
+            """,
             connection,
             transaction);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = appends.Select(a => a.Stream.Value).ToArray() });
-        var heads = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
+        var heads = new Dictionary<string, (long, string)>(streams.Length, StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -195,14 +246,12 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     /// <summary>
-    /// Takes the append lock (held to the commit, so global positions increase in commit order) and inserts the events in one
-    /// statement, in the given order (positions are assigned in that order), in one round trip; returns the events with their
-    /// positions. One multi-row INSERT costs the server far less than one statement per event.
+    /// Completes <paramref name="batch"/> (which may hold the caller's commands) with the append lock, the insert of every event
+    /// in one statement and the commit, and sends it: one round trip. The lock is held to the commit, so global positions increase
+    /// in commit order; positions are assigned in the order of <paramref name="events"/>. Returns the events with their positions.
     /// </summary>
-    private static async Task<IReadOnlyList<RecordedEvent>> LockAndInsertAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, List<RecordedEvent> events, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<RecordedEvent>> LockInsertAndCommitAsync(NpgsqlBatch batch, List<RecordedEvent> events)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter<long> { TypedValue = AppendLock } } });
         var insert = new NpgsqlBatchCommand(
             """
@@ -211,7 +260,7 @@ public sealed class PostgresEventStore : IEventStore
             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::json[], $5::timestamptz[], $6::text[], $7::text[])
                 WITH ORDINALITY AS e(stream_id, version, type, data, recorded_at, prev_hash, hash, n)
             ORDER BY n
-            RETURNING stream_id, version, position
+            RETURNING stream_id, version, position AS appended_position
             """);
         batch.BatchCommands.Add(insert);
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Stream.Value).ToArray() });
@@ -222,15 +271,27 @@ public sealed class PostgresEventStore : IEventStore
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.PrevHash).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Hash).ToArray() });
 
-        // RETURNING does not promise an order: match each position to its event by (stream, version), which is unique.
+        // The commit rides in the same round trip: between the insert and the commit the lock is not held waiting on this
+        // process to be scheduled and send it.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+
+        // Not cancellable: once the commit is sent, its outcome must not be left unknown to the caller. RETURNING does not
+        // promise an order: each position is matched to its event by (stream, version), which is unique. The caller's commands
+        // may return rows of their own: the insert's are found by their column's name.
         var positions = new Dictionary<(string, long), long>(events.Count);
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        await using (var reader = await batch.ExecuteReaderAsync(CancellationToken.None))
         {
-            await reader.NextResultAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            do
             {
-                positions[(reader.GetString(0), reader.GetInt64(1))] = reader.GetInt64(2);
+                if (reader.FieldCount == 3 && reader.GetName(2) == "appended_position")
+                {
+                    while (await reader.ReadAsync(CancellationToken.None))
+                    {
+                        positions[(reader.GetString(0), reader.GetInt64(1))] = reader.GetInt64(2);
+                    }
+                }
             }
+            while (await reader.NextResultAsync(CancellationToken.None));
         }
 
         return events.Select(e => e with { Position = positions[(e.Stream.Value, e.Version)] }).ToArray();

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -100,7 +99,7 @@ public sealed class SqliteEventStore : IEventStore
 
     public async Task<AppendResult> AppendAsync(
         IReadOnlyList<StreamAppend> appends,
-        Func<DbTransaction, CancellationToken, Task>? inTransaction,
+        Func<AppendTransaction, CancellationToken, Task>? inTransaction,
         CancellationToken cancellationToken)
     {
         var prepared = AppendPreparation.Prepare(appends);
@@ -135,7 +134,7 @@ public sealed class SqliteEventStore : IEventStore
 
             if (inTransaction is not null)
             {
-                await inTransaction(transaction, cancellationToken);
+                await inTransaction(new AppendTransaction(transaction, null), cancellationToken);
             }
 
             cancellationToken.ThrowIfCancellationRequested();

@@ -145,7 +145,7 @@ public abstract class DeadlineTableTests(PostgresFixture postgres)
 
     protected static Task<DeadlineTable> OpenAsync(TestDatabase db) => DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
 
-    private static Func<DbTransaction, CancellationToken, Task> Save(DeadlineTable table, RequestId request, DateTimeOffset? due, long version) =>
+    private static Func<AppendTransaction, CancellationToken, Task> Save(DeadlineTable table, RequestId request, DateTimeOffset? due, long version) =>
         (transaction, ct) => table.SaveAsync(transaction, request, due, version, ct);
 
     private static StreamAppend Append(string stream, long expected, int events = 1) =>

@@ -7,8 +7,7 @@ using ComputeBroker.Storage;
 namespace ComputeBroker.Server.Tests.Durability;
 
 /// <summary>
-/// The projection folded as commits come back (from the events as decided, groups from two commit writers possibly
-/// arriving out of order on PostgreSQL) is the projection the log gives: after a burst of concurrent submissions every
+/// The projection folded as commits come back (from the events as decided) is the projection the log gives: after a burst of concurrent submissions every
 /// request is readable as soon as its submit returns, and the live projection equals one rebuilt from the log.
 /// </summary>
 public abstract class ProjectionConsistencyTests(PostgresFixture postgres)

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+
+namespace ComputeBroker.Storage.Postgres;
+
+/// <summary>
+/// The head (last version and hash) of each stream as this process last committed it, so that an append to a stream it
+/// wrote last needs no query before its insert: a request's workflow appends to its stream several times in a row, and on
+/// a busy server the head query was a round trip and a third of the database's time per commit.
+/// </summary>
+/// <remarks>
+/// An entry is used only when the append expects exactly its version, and is never trusted beyond that: if another writer
+/// (another replica) has appended since, the insert of the same next version breaks the unique (stream, version)
+/// constraint and the append is reported as the conflict it is, then the entry is dropped. Events are immutable, so a
+/// version's hash, once committed, never changes. Bounded: past <see cref="Capacity"/> streams it starts over, which
+/// costs one head query per stream written again. Thread-safe.
+/// </remarks>
+internal sealed class StreamHeadCache
+{
+    public const int Capacity = 100_000;
+
+    private readonly ConcurrentDictionary<string, (long Version, string Hash)> _heads = new(StringComparer.Ordinal);
+
+    /// <summary>The hash of <paramref name="stream"/>'s event at <paramref name="version"/>, if that is the last this process committed.</summary>
+    public bool TryGet(StreamId stream, long version, out string hash)
+    {
+        if (_heads.TryGetValue(stream.Value, out var head) && head.Version == version)
+        {
+            hash = head.Hash;
+            return true;
+        }
+
+        hash = string.Empty;
+        return false;
+    }
+
+    /// <summary>Records committed events: each stream's last one is its new head.</summary>
+    public void Remember(IReadOnlyList<RecordedEvent> committed)
+    {
+        if (_heads.Count + committed.Count > Capacity)
+        {
+            _heads.Clear();
+        }
+
+        foreach (var e in committed)
+        {
+            // Two writers may finish in either order: keep the later version.
+            _heads.AddOrUpdate(e.Stream.Value, static (_, head) => head, static (_, old, head) => head.Version > old.Version ? head : old, (e.Version, e.Hash));
+        }
+    }
+
+    /// <summary>Drops the heads of these streams: an append to them failed, or its outcome is unknown.</summary>
+    public void Forget(IEnumerable<StreamAppend> appends)
+    {
+        foreach (var append in appends)
+        {
+            _heads.TryRemove(append.Stream.Value, out _);
+        }
+    }
+
+    /// <summary>Streams whose heads are held.</summary>
+    public int Count => _heads.Count;
+}
