@@ -32,13 +32,16 @@ foreach (var db in databases)
             : postgres.CreateDatabaseAsync(name, CancellationToken.None).GetAwaiter().GetResult();
 
         Console.WriteLine($"[{db}] raw limit: {requests} single-row commits at concurrency {concurrency}...");
-        var raw = await RawCommits.MeasureAsync(db, Connection("raw"), requests, concurrency);
+        var rawConnection = Connection("raw");
+        var raw = await RawCommits.MeasureAsync(db, rawConnection, requests, concurrency);
+        Console.WriteLine($"[{db}] a lone commit: 1,000 single-row commits one at a time...");
+        var alone = await RawCommits.MeasureAloneAsync(db, rawConnection, 1000);
         Console.WriteLine($"[{db}] service: {requests} request workflows at concurrency {concurrency}...");
         var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency);
-        var paced = pace ?? raw / 2;
+        var paced = pace ?? raw.CommitsPerSecond / 2;
         Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s ({(pace is null ? "half the raw limit" : "--pace")})...");
         var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced);
-        rows.Add(new LoadRow(db, raw, service, paced, atHalf));
+        rows.Add(new LoadRow(db, raw.CommitsPerSecond, service, paced, atHalf, alone));
     }
     finally
     {
@@ -67,6 +70,15 @@ foreach (var row in rows)
     }
 }
 
+Console.WriteLine();
+Console.WriteLine("| database | a lone durable commit: p50 / p99 / longest |");
+Console.WriteLine("|---|---:|");
+foreach (var row in rows)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {row.Database} | {row.Alone.CommitP50.TotalMilliseconds:N2} / {row.Alone.CommitP99.TotalMilliseconds:N2} / {row.Alone.CommitMax.TotalMilliseconds:N2} ms |"));
+}
+
 Console.WriteLine($"{requests} workflows per measurement, {concurrency} concurrent clients, {Environment.ProcessorCount} cores; the raw limit is the same number of durable single-row commits at the same concurrency, measured in this run.");
 
 return 0;
@@ -79,4 +91,4 @@ string? ArgText(string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-internal sealed record LoadRow(string Database, double Raw, ServiceResult Service, double Paced, ServiceResult AtHalf);
+internal sealed record LoadRow(string Database, double Raw, ServiceResult Service, double Paced, ServiceResult AtHalf, RawResult Alone);

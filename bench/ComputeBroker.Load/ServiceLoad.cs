@@ -84,8 +84,8 @@ internal static class ServiceLoad
             return new ServiceResult(
                 requests,
                 requests / elapsed.TotalSeconds,
-                TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.50 * requests) - 1]),
-                TimeSpan.FromMilliseconds(latencies[(int)Math.Ceiling(0.99 * requests) - 1]),
+                RawCommits.Percentile(latencies, 0.50),
+                RawCommits.Percentile(latencies, 0.99),
                 (double)(head.EventCount - eventsBefore) / requests,
                 cpu / requests,
                 bytes / requests,
