@@ -59,7 +59,7 @@ foreach (var row in rows)
 }
 
 Console.WriteLine();
-Console.WriteLine("| database | load | CPU per workflow (whole process) | allocated per workflow | GC pauses | collections gen0 / gen1 / gen2 | appends per workflow | appends per commit | commit writers busy |");
+Console.WriteLine("| database | load | CPU per workflow (whole process) | allocated per workflow | GC pauses | collections gen0 / gen1 / gen2 | appends per workflow | appends per commit | commit writer busy |");
 Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var row in rows)
 {
