@@ -577,6 +577,18 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
     }
 
     [SkippableFact]
+    public async Task Tamper_AHashThatIsNotHex_IsReported_NotAnError()
+    {
+        var (store, digest) = await SeedWithDigestAsync();
+
+        await ExecuteSqlAsync($"UPDATE events SET hash = '{new string('z', 64)}' WHERE stream_id = 'request-r-001' AND version = 1");
+
+        var report = await IntegrityVerifier.VerifyAsync(store, digest, Ct);
+        Assert.False(report.Passed);
+        Assert.Contains(report.Findings, f => f.Stream == R1 && f.Version == 1);
+    }
+
+    [SkippableFact]
     public async Task Tamper_RewrittenEventWithRecomputedHash_IsReportedAsChainBroken_AtTheNextVersion()
     {
         var (store, _) = await SeedWithDigestAsync();
