@@ -7,11 +7,13 @@ namespace ComputeBroker.Storage.Postgres;
 /// The event store in a PostgreSQL database, for production and for several broker replicas sharing one database.
 /// </summary>
 /// <remarks>
-/// Appends from every process take one transaction-scoped advisory lock before reading stream
-/// versions, so global positions are assigned in commit order (a reader that saw position P never
-/// later finds a new event below P, which digests and catch-up readers rely on) and version checks
-/// are exact. The unique (stream_id, version) constraint is the last line: a writer that skipped the
-/// lock still cannot commit a duplicate version, and its unique violation is reported as a conflict.
+/// Appends from every process take one transaction-scoped advisory lock before they insert, held to the
+/// commit, so global positions are assigned in commit order (a reader that saw position P never later
+/// finds a new event below P, which digests and catch-up readers rely on). Versions are checked against
+/// the heads read before the lock (or remembered from this store's own commits), and the unique
+/// (stream_id, version) constraint makes the check exact: a writer that appended to the stream in between
+/// makes the insert fail, and the append is reported as a conflict. An append is one round trip: see
+/// <see cref="AppendAsync(IReadOnlyList{StreamAppend}, Func{AppendTransaction, CancellationToken, Task}?, CancellationToken)"/>.
 /// Thread-safe; connections come from an <see cref="NpgsqlDataSource"/> pool.
 /// </remarks>
 public sealed class PostgresEventStore : IEventStore
