@@ -21,6 +21,7 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
     private readonly Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
+    private Task _folded = Task.CompletedTask;
     private long _busyTicks;
     private long _groups;
     private long _appends;
@@ -140,16 +141,11 @@ public sealed class CommitQueue : IAsyncDisposable
                 var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), WritesOf(group), CancellationToken.None);
                 if (combined.IsCommitted)
                 {
-                    _committed(combined.Events, group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null);
-                    // The store returns the events in the order they were given: each caller's are the next slice.
-                    var offset = 0;
-                    foreach (var pending in group)
-                    {
-                        var count = pending.Appends.Sum(a => a.Events.Count);
-                        pending.Done.TrySetResult(AppendResult.Committed(combined.Events.Skip(offset).Take(count).ToArray()));
-                        offset += count;
-                    }
-
+                    // The callback and the callers' resumption run after the previous group's, off this writer, which goes on
+                    // to the next group meanwhile: the writer is what a busy service waits on.
+                    var members = group.ToArray();
+                    var decoded = group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null;
+                    _folded = _folded.ContinueWith(_ => Resume(members, combined.Events, decoded), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                     return;
                 }
             }
@@ -159,6 +155,8 @@ public sealed class CommitQueue : IAsyncDisposable
             }
         }
 
+        // One by one, each in order after every group already committed.
+        await _folded;
         foreach (var pending in group)
         {
             try
@@ -174,6 +172,26 @@ public sealed class CommitQueue : IAsyncDisposable
             catch (Exception ex)
             {
                 pending.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    /// <summary>Runs the committed callback for a group, then gives each caller its slice of the group's events.</summary>
+    private void Resume(Pending[] members, IReadOnlyList<RecordedEvent> events, IReadOnlyList<object>? decoded)
+    {
+        try
+        {
+            _committed(events, decoded);
+        }
+        finally
+        {
+            // The store returns the events in the order they were given: each caller's are the next slice.
+            var offset = 0;
+            foreach (var pending in members)
+            {
+                var count = pending.Appends.Sum(a => a.Events.Count);
+                pending.Done.TrySetResult(AppendResult.Committed(events.Skip(offset).Take(count).ToArray()));
+                offset += count;
             }
         }
     }
@@ -209,6 +227,7 @@ public sealed class CommitQueue : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer;
+        await _folded;
     }
 
     private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<AppendTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)

@@ -29,26 +29,47 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
         await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
         var seen = new ConcurrentBag<(RecordedEvent Event, object? Decoded)>();
+        long folded = 0;
+        var outOfOrder = 0;
         await using var queue = new CommitQueue(
             store,
             (events, decoded) =>
             {
+                // Groups come in commit order, one after another.
+                if (events[0].Position != Interlocked.Read(ref folded) + 1)
+                {
+                    Interlocked.Increment(ref outOfOrder);
+                }
+
                 for (var i = 0; i < events.Count; i++)
                 {
                     seen.Add((events[i], decoded?[i]));
                 }
+
+                Interlocked.Exchange(ref folded, events[^1].Position);
             },
             table.SaveAsync,
             ownThread);
 
         // 200 requests' first appends at once, three events each; every other one closes at once (its row is deleted).
-        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
+        // Each caller resumes only once the callback has seen its events.
+        var resumedEarly = 0;
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var decoded = Enumerable.Range(0, 3).Select(n => (object)$"r{i}-e{n}").ToArray();
             var append = new StreamAppend(new StreamId($"request-r{i}"), -1, decoded.Select(d => new EventData("test.event", $$"""{"id":"{{d}}"}""", Now)).ToArray());
             var deadline = new DeadlineChange(new RequestId($"r{i}"), i % 2 == 0 ? Now.AddMinutes(i) : null, 2);
-            return queue.AppendAsync([append], decoded, null, None, deadline);
+            var result = await queue.AppendAsync([append], decoded, null, None, deadline);
+            if (result.Events[^1].Position > Interlocked.Read(ref folded))
+            {
+                Interlocked.Increment(ref resumedEarly);
+            }
+
+            return result;
         })));
+
+        Assert.Equal(0, outOfOrder);
+        Assert.Equal(0, resumedEarly);
 
         for (var i = 0; i < results.Length; i++)
         {
