@@ -133,29 +133,49 @@ public sealed class CommitQueue : IAsyncDisposable
     private async Task CommitAsync(List<Pending> group)
     {
         var streams = new HashSet<StreamId>();
-        var disjoint = group.All(p => p.Appends.All(a => streams.Add(a.Stream)));
-        if (group.Count > 1 && disjoint)
+        if (group.All(p => p.Appends.All(a => streams.Add(a.Stream))))
         {
+            AppendResult? result = null;
+            Exception? error = null;
             try
             {
-                var combined = await _store.AppendAsync(group.SelectMany(p => p.Appends).ToArray(), WritesOf(group), CancellationToken.None);
-                if (combined.IsCommitted)
-                {
-                    // The callback and the callers' resumption run after the previous group's, off this writer, which goes on
-                    // to the next group meanwhile: the writer is what a busy service waits on.
-                    var members = group.ToArray();
-                    var decoded = group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null;
-                    _folded = _folded.ContinueWith(_ => Resume(members, combined.Events, decoded), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                    return;
-                }
+                result = await _store.AppendAsync(group.Count == 1 ? group[0].Appends : group.SelectMany(p => p.Appends).ToArray(), WritesOf(group), CancellationToken.None);
             }
-            catch (Exception)
+            catch (Exception ex)
             {
-                // Fall through: commit one by one so each caller gets its own error, if any.
+                error = ex;
+            }
+
+            if (result is { IsCommitted: true } combined)
+            {
+                // The callback and the callers' resumption run after the previous group's, off this writer, which goes on
+                // to the next group meanwhile: the writer is what a busy service waits on.
+                var members = group.ToArray();
+                var decoded = group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null;
+                _folded = _folded.ContinueWith(_ => Resume(members, combined.Events, decoded), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                return;
+            }
+
+            if (group.Count == 1)
+            {
+                // Alone in its group, the conflict or the error is the caller's own: nothing to retry. It is told after every
+                // group committed before it has been folded, as a committed one would be.
+                await _folded;
+                if (error is not null)
+                {
+                    group[0].Done.TrySetException(error);
+                }
+                else
+                {
+                    group[0].Done.TrySetResult(result!);
+                }
+
+                return;
             }
         }
 
-        // One by one, each in order after every group already committed.
+        // Several appends that met a conflict or an error together (or name one stream twice): one by one, so each caller
+        // gets its own outcome, each in order after every group already committed.
         await _folded;
         foreach (var pending in group)
         {

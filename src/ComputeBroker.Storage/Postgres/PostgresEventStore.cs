@@ -70,7 +70,7 @@ public sealed class PostgresEventStore : IEventStore
         var prepared = AppendPreparation.Prepare(appends);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var outcomeKnown = false;
+        var committedHere = false;
         try
         {
             // Usually one round trip however many streams and events the append carries (a group commit can carry hundreds):
@@ -82,7 +82,6 @@ public sealed class PostgresEventStore : IEventStore
             if (FirstConflict(prepared, heads) is { } conflict)
             {
                 await transaction.RollbackAsync(cancellationToken);
-                outcomeKnown = true;
                 return AppendResult.Conflicted(conflict);
             }
 
@@ -108,7 +107,7 @@ public sealed class PostgresEventStore : IEventStore
 
             cancellationToken.ThrowIfCancellationRequested();
             var committed = await LockInsertAndCommitAsync(batch, pending);
-            outcomeKnown = true;
+            committedHere = true;
             _heads.Remember(committed);
             return AppendResult.Committed(committed);
         }
@@ -117,18 +116,16 @@ public sealed class PostgresEventStore : IEventStore
             // Another writer appended to one of these streams after its head was read (or cached); the transaction is
             // aborted. The stream it took is one whose head has now moved past what this append expected.
             await transaction.RollbackAsync(CancellationToken.None);
-            _heads.Forget(prepared);
-            outcomeKnown = true;
-            var now = await ReadHeadsAsync(connection, prepared.Select(a => a.Stream.Value).ToArray(), cancellationToken);
+            var now = await ReadHeadsAsync(connection, null, prepared.Select(a => a.Stream.Value).ToArray(), cancellationToken);
             var last = prepared[^1];
             return AppendResult.Conflicted(FirstConflict(prepared, now) ?? new ConcurrencyConflict(last.Stream, last.ExpectedVersion, Head(now, last.Stream).Version));
         }
         finally
         {
-            if (!outcomeKnown)
+            if (!committedHere)
             {
-                // Failed or cancelled, perhaps after the commit was sent: the cached heads of these streams may be wrong, so
-                // they are read again next time.
+                // A conflict, a failure, or a cancellation perhaps after the commit was sent: the cached heads of these
+                // streams may be wrong, so they are read again next time.
                 _heads.Forget(prepared);
             }
         }
@@ -224,7 +221,7 @@ public sealed class PostgresEventStore : IEventStore
 
         if (unknown is not null)
         {
-            foreach (var (stream, head) in await ReadHeadsAsync(connection, unknown.ToArray(), cancellationToken, transaction))
+            foreach (var (stream, head) in await ReadHeadsAsync(connection, transaction, unknown.ToArray(), cancellationToken))
             {
                 heads[stream] = head;
             }
@@ -235,7 +232,7 @@ public sealed class PostgresEventStore : IEventStore
 
     /// <summary>The heads of <paramref name="streams"/> as the database has them, in one query (streams with no events are absent).</summary>
     private static async Task<Dictionary<string, (long Version, string Hash)>> ReadHeadsAsync(
-        NpgsqlConnection connection, string[] streams, CancellationToken cancellationToken, NpgsqlTransaction? transaction = null)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string[] streams, CancellationToken cancellationToken)
     {
         // One backward index probe per stream rather than every version of every stream.
         await using var command = new NpgsqlCommand(
