@@ -20,7 +20,8 @@ namespace ComputeBroker.Load;
 /// compare when the machine's cores, not the database, are the limit.
 /// </remarks>
 internal sealed record ServiceResult(int Requests, double WorkflowsPerSecond, TimeSpan SubmitP50, TimeSpan SubmitP99, double EventsPerWorkflow,
-    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections, double AppendsPerCommit, double WriterBusy, double AppendsPerWorkflow);
+    TimeSpan CpuPerWorkflow, long BytesPerWorkflow, TimeSpan GcPause, string Collections, double AppendsPerCommit, double WriterBusy, double AppendsPerWorkflow,
+    TimeSpan? DatabaseCpuPerWorkflow, TimeSpan CommitP50, TimeSpan CommitP99, TimeSpan CommitLongest, TimeSpan LongestGcPause);
 
 /// <summary>
 /// Runs <c>broker serve</c>'s application in this process on loopback, with providers that answer at once,
@@ -63,6 +64,8 @@ internal static class ServiceLoad
             var latencies = new double[requests];
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
+            var databaseCpuBefore = PostgresCpu();
+            using var stalls = new Stalls();
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
@@ -76,6 +79,8 @@ internal static class ServiceLoad
             var elapsed = watch.Elapsed;
             process.Refresh();
             var cpu = process.TotalProcessorTime - cpuBefore;
+            var databaseCpu = PostgresCpu() - databaseCpuBefore;
+            var commitMilliseconds = stalls.CommitMilliseconds();
             var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
             var commits = broker.Commits;
@@ -93,7 +98,12 @@ internal static class ServiceLoad
                 string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])),
                 (double)(commits.Appends - commitsBefore.Appends) / Math.Max(1, commits.Groups - commitsBefore.Groups),
                 (commits.Busy - commitsBefore.Busy) / elapsed,
-                (double)(commits.Appends - commitsBefore.Appends) / requests);
+                (double)(commits.Appends - commitsBefore.Appends) / requests,
+                options.Database.Contains('=') ? databaseCpu / requests : null,
+                RawCommits.Percentile(commitMilliseconds, 0.50),
+                RawCommits.Percentile(commitMilliseconds, 0.99),
+                TimeSpan.FromMilliseconds(commitMilliseconds.DefaultIfEmpty(0).Max()),
+                stalls.LongestPause);
         }
         finally
         {
@@ -167,6 +177,43 @@ internal static class ServiceLoad
 
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>
+    /// CPU time used so far by every process named <c>postgres</c> on this machine (the server this command started, and any other),
+    /// from <c>/proc</c>; zero where there is none. What the database server adds to the broker's own CPU per workflow.
+    /// </summary>
+    private static TimeSpan PostgresCpu()
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            return TimeSpan.Zero;
+        }
+
+        long ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                // /proc/PID/stat: "pid (comm) state ...", utime and stime the 12th and 13th fields after the command's ")".
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var close = stat.LastIndexOf(')');
+                if (close < 0 || !stat.AsSpan(0, close).EndsWith("(postgres", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+                // The process ended meanwhile, or the entry is not a process.
+            }
+        }
+
+        // In USER_HZ clock ticks, 100 per second on every Linux architecture .NET runs on.
+        return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
     /// <summary>The holder has no H200 free and declines; four third parties with ample capacity quote at once.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using ComputeBroker.Providers;
 using ComputeBroker.Serialization;
@@ -47,7 +48,8 @@ public static partial class BrokerHost
         builder.Services.AddSingleton<TimeProvider>(options.Clock);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new BrokerService(
-            store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed)
+            store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed,
+            meters: sp.GetRequiredService<IMeterFactory>())
         {
             Webhooks = webhooks.WithLogger(sp.GetRequiredService<ILogger<Webhooks.WebhookDelivery>>()),
             Deadlines = deadlines,

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using ComputeBroker.Contracts;
 using ComputeBroker.Definitions;
 using ComputeBroker.Domain;
@@ -46,14 +47,16 @@ public sealed partial class BrokerService : IAsyncDisposable
     private Task? _poll;
     private int _disposed;
 
-    public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null)
+    public BrokerService(IEventStore store, TimeProvider clock, ProviderCatalog catalog, BrokerPolicy policy, ILogger<BrokerService> logger, int seed = 1, DateTimeOffset? inventoryOrigin = null,
+        IMeterFactory? meters = null)
     {
         _store = store;
         _commits = new CommitQueue(
             store,
             ApplyInline,
             (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
-            ownThread: store.Provider == StorageProvider.Sqlite);
+            ownThread: store.Provider == StorageProvider.Sqlite,
+            meter: meters?.Create(CommitQueue.MeterName));
         _clock = clock;
         _logger = logger;
         Catalog = catalog;

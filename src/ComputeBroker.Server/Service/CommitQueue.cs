@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using ComputeBroker.Storage;
 
@@ -16,6 +17,15 @@ public sealed class CommitQueue : IAsyncDisposable
 {
     private const int MaxGroup = 256;
 
+    /// <summary>The name of the meter the broker's instruments belong to (for <c>dotnet-counters</c> or an OpenTelemetry exporter).</summary>
+    public const string MeterName = "ComputeBroker";
+
+    /// <summary>Seconds from the writer taking a group to its outcome: what every append in the group waited for once it was taken.</summary>
+    public const string DurationInstrument = "computebroker.commit.duration";
+
+    /// <summary>Appends per commit: how much the group commit batched.</summary>
+    public const string SizeInstrument = "computebroker.commit.appends";
+
     private readonly IEventStore _store;
     private readonly Channel<Pending> _queue;
     private readonly Task _writer;
@@ -25,12 +35,15 @@ public sealed class CommitQueue : IAsyncDisposable
     private long _busyTicks;
     private long _groups;
     private long _appends;
+    private readonly Histogram<double>? _duration;
+    private readonly Histogram<int>? _size;
 
     /// <param name="committed">
     /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
     /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
     /// </param>
     /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
+    /// <param name="meter">Where to record each commit's duration and size (<see cref="DurationInstrument"/>, <see cref="SizeInstrument"/>); none when null.</param>
     /// <param name="ownThread">
     /// The writer runs on a thread of its own instead of the thread pool, for a store whose appends complete synchronously
     /// (SQLite): every append waits for that writer, so it must not queue behind the requests it serves.
@@ -41,9 +54,11 @@ public sealed class CommitQueue : IAsyncDisposable
     /// of order, and one writer with larger groups sustained more (docs/architecture.md, "The write path under load").
     /// </remarks>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
-        Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, bool ownThread = false)
+        Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, bool ownThread = false, Meter? meter = null)
     {
         _store = store;
+        _duration = meter?.CreateHistogram<double>(DurationInstrument, "s", "Time from the commit writer taking a group of appends to its outcome");
+        _size = meter?.CreateHistogram<int>(SizeInstrument, "{append}", "Appends committed together in one transaction");
         _committed = committed;
         _saveDeadlines = saveDeadlines;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -82,9 +97,7 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             if (Take(group))
             {
-                var started = Stopwatch.GetTimestamp();
-                await CommitAsync(group);
-                Count(group, started);
+                await CommitAsync(group, Stopwatch.GetTimestamp());
             }
         }
     }
@@ -96,11 +109,8 @@ public sealed class CommitQueue : IAsyncDisposable
         {
             if (Take(group))
             {
-                var started = Stopwatch.GetTimestamp();
-
                 // The store's append completes synchronously here; blocking this thread on it is what the thread is for.
-                CommitAsync(group).GetAwaiter().GetResult();
-                Count(group, started);
+                CommitAsync(group, Stopwatch.GetTimestamp()).GetAwaiter().GetResult();
             }
         }
     }
@@ -123,14 +133,18 @@ public sealed class CommitQueue : IAsyncDisposable
         return group.Count > 0;
     }
 
+    /// <summary>Counts a group's commit, from <paramref name="started"/> to now; before any of its callers resumes, so that they see it counted.</summary>
     private void Count(List<Pending> group, long started)
     {
-        Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(started).Ticks);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Interlocked.Add(ref _busyTicks, elapsed.Ticks);
+        _duration?.Record(elapsed.TotalSeconds);
+        _size?.Record(group.Count);
         Interlocked.Increment(ref _groups);
         Interlocked.Add(ref _appends, group.Count);
     }
 
-    private async Task CommitAsync(List<Pending> group)
+    private async Task CommitAsync(List<Pending> group, long started)
     {
         var streams = new HashSet<StreamId>();
         if (group.All(p => p.Appends.All(a => streams.Add(a.Stream))))
@@ -152,6 +166,7 @@ public sealed class CommitQueue : IAsyncDisposable
                 // to the next group meanwhile: the writer is what a busy service waits on.
                 var members = group.ToArray();
                 var decoded = group.All(p => p.Decoded is not null) ? group.SelectMany(p => p.Decoded!).ToArray() : null;
+                Count(group, started);
                 _folded = _folded.ContinueWith(_ => Resume(members, combined.Events, decoded), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 return;
             }
@@ -161,6 +176,7 @@ public sealed class CommitQueue : IAsyncDisposable
                 // Alone in its group, the conflict or the error is the caller's own: nothing to retry. It is told after every
                 // group committed before it has been folded, as a committed one would be.
                 await _folded;
+                Count(group, started);
                 if (error is not null)
                 {
                     group[0].Done.TrySetException(error);
@@ -177,6 +193,7 @@ public sealed class CommitQueue : IAsyncDisposable
         // Several appends that met a conflict or an error together (or name one stream twice): one by one, so each caller
         // gets its own outcome, each in order after every group already committed.
         await _folded;
+        var outcomes = new List<(Pending Pending, AppendResult? Result, Exception? Error)>(group.Count);
         foreach (var pending in group)
         {
             try
@@ -187,12 +204,18 @@ public sealed class CommitQueue : IAsyncDisposable
                     _committed(result.Events, pending.Decoded);
                 }
 
-                pending.Done.TrySetResult(result);
+                outcomes.Add((pending, result, null));
             }
             catch (Exception ex)
             {
-                pending.Done.TrySetException(ex);
+                outcomes.Add((pending, null, ex));
             }
+        }
+
+        Count(group, started);
+        foreach (var (pending, result, error) in outcomes)
+        {
+            _ = error is null ? pending.Done.TrySetResult(result!) : pending.Done.TrySetException(error);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using ComputeBroker.Domain;
 using ComputeBroker.Server.Service;
 using ComputeBroker.Server.Tests.Infrastructure;
@@ -88,6 +89,56 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
         Assert.Equal(200, statistics.Appends);
         Assert.InRange(statistics.Groups, 1, 200);
         Assert.True(statistics.Busy > TimeSpan.Zero);
+    }
+
+    [SkippableFact]
+    public async Task EveryCommit_IsRecordedOnTheMeter_WithItsDurationAndItsAppends()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
+        // A meter of this test's own: other tests' queues record on theirs.
+        using var meter = new Meter($"{CommitQueue.MeterName}.Test.{Guid.NewGuid():N}");
+        var durations = new ConcurrentBag<double>();
+        var sizes = new ConcurrentBag<int>();
+        var instruments = new ConcurrentDictionary<string, string?>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        // The callbacks run on the commit writer: they only collect, the test asserts afterwards.
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            instruments[instrument.Name] = instrument.Unit;
+            durations.Add(value);
+        });
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
+        {
+            instruments[instrument.Name] = instrument.Unit;
+            sizes.Add(value);
+        });
+        listener.Start();
+
+        await using (var queue = new CommitQueue(store, (_, _) => { }, meter: meter))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 50).Select(i => queue.AppendAsync(
+                [new StreamAppend(new StreamId($"request-m{i}"), -1, [new EventData("test.event", "{}", Now)])], None)));
+            var statistics = queue.Statistics;
+
+            Assert.Equal(
+                new Dictionary<string, string?> { [CommitQueue.DurationInstrument] = "s", [CommitQueue.SizeInstrument] = "{append}" },
+                instruments.ToDictionary());
+
+            // One measurement of each per commit, and between them every append.
+            Assert.Equal(statistics.Groups, durations.Count);
+            Assert.Equal(statistics.Groups, sizes.Count);
+            Assert.Equal(50, sizes.Sum());
+            Assert.All(durations, d => Assert.InRange(d, double.Epsilon, 60));
+            Assert.Equal(statistics.Busy.TotalSeconds, durations.Sum(), 3);
+        }
     }
 
     [SkippableFact]
