@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using ComputeBroker.Domain;
 using ComputeBroker.Server.Hosting;
@@ -26,7 +25,8 @@ public sealed partial class BrokerService
     /// </summary>
     private static readonly TimeSpan DeadlineLease = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<DateTimeOffset, byte> _wakes = new();
+    /// <summary>UTC ticks of the earliest wake-up armed on the scheduler and not yet run; <see cref="long.MaxValue"/> when none.</summary>
+    private long _armedWake = long.MaxValue;
     private int _runRequests;
 
     /// <summary>The durable deadline table in the event store's database; required by <see cref="StartAsync"/>. Set before it.</summary>
@@ -145,17 +145,32 @@ public sealed partial class BrokerService
         // Read now: the state object goes on changing after this append.
         Deadlines is null ? null : new DeadlineChange(state.Id, state.IsClosed ? null : state.NextDeadline, version);
 
-    /// <summary>A wake-up of the runner at <paramref name="at"/> on the scheduler: a hint, the table is the truth. One per instant.</summary>
+    /// <summary>
+    /// A wake-up of the runner at <paramref name="at"/> on the scheduler: a hint, the table is the truth. Only the earliest is
+    /// kept armed: a later instant is left to the run that the armed one starts, which re-arms for the table's next due row
+    /// (<see cref="FireDueAsync"/>), so a busy broker holds one wake-up, not one per deadline it ever set.
+    /// </summary>
     private void WakeAt(DateTimeOffset at)
     {
-        if (_wakes.TryAdd(at, 0))
+        var ticks = at.UtcTicks;
+        long armed;
+        do
         {
-            _scheduler.At(at, ct =>
+            armed = Interlocked.Read(ref _armedWake);
+            if (ticks >= armed)
             {
-                _wakes.TryRemove(at, out _);
-                return RunDueAsync(ct);
-            });
+                return;
+            }
         }
+        while (Interlocked.CompareExchange(ref _armedWake, ticks, armed) != armed);
+
+        _scheduler.At(at, ct =>
+        {
+            // Disarmed before the run reads the table's next due row: an instant set meanwhile is either in that read
+            // (its row committed before it was set) or arms a wake-up of its own.
+            Interlocked.CompareExchange(ref _armedWake, long.MaxValue, ticks);
+            return RunDueAsync(ct);
+        });
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Claiming due deadlines failed; the next poll retries")]

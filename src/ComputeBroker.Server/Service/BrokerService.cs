@@ -84,6 +84,9 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>The group commit's figures since start (see <see cref="CommitQueue.Statistics"/>).</summary>
     public CommitStatistics Commits => _commits.Statistics;
 
+    /// <summary>Work waiting on the scheduler: the deadline runner's wake-up, and simulated providers' answers not yet given.</summary>
+    public int ScheduledWork => _scheduler.Pending;
+
     /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
     public BrokerWebhooks? Webhooks { get; init; }
 

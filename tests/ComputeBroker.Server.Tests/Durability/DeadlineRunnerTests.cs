@@ -81,17 +81,46 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
         Assert.Equal(0, await broker.Service.Deadlines!.CountAsync(None));
     }
 
+    [SkippableFact]
+    public async Task ManyDeadlines_AreWaitedForWithOneWakeUp_AndEachFires()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var clock = new SteppedClock(T0);
+        await using var broker = await StartAsync(db, clock);
+        using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
+        var ids = new List<RequestId>();
+        for (var i = 0; i < 20; i++)
+        {
+            // A minute apart, so that every offer has a deadline of its own.
+            ids.Add(new RequestId(await SubmitAsync(admin, clock.GetUtcNow())));
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        // The earliest deadline is armed; the later ones wait in the table for the run it starts.
+        Assert.Equal(1, broker.Service.ScheduledWork);
+
+        clock.Advance(OfferWindow);
+        foreach (var id in ids)
+        {
+            var timeline = await WaitForAsync(
+                async () => await broker.Service.TimelineAsync(id, None) is var events && events.Any(e => e.Event is OfferExpired) ? events : null,
+                $"the offer of {id} to expire");
+            Assert.Single(timeline, e => e.Event is OfferExpired);
+        }
+    }
+
     protected static Task<TestBroker> StartAsync(TestDatabase db, TimeProvider clock) =>
         TestBroker.StartAsync(new BrokerSetup(db.Location, Examples.ProvidersAnsweredByTests, clock));
 
-    /// <summary>An inference request of openai in azure's first-refusal scope, submitted at <see cref="T0"/>; azure is offered it first.</summary>
-    protected static async Task<string> SubmitAsync(HttpClient admin)
+    /// <summary>An inference request of openai in azure's first-refusal scope, submitted at <paramref name="at"/> (the broker's clock then; <see cref="T0"/> by default); azure is offered it first.</summary>
+    protected static async Task<string> SubmitAsync(HttpClient admin, DateTimeOffset? at = null)
     {
+        var now = at ?? T0;
         var id = RequestBodies.NewId("deadline");
-        var created = await admin.PostJsonAsync("/v1/requests", RequestBodies.Capacity(T0, id, customer: "openai", gpus: 512, neededWithin: TimeSpan.FromDays(10)))
+        var created = await admin.PostJsonAsync("/v1/requests", RequestBodies.Capacity(now, id, customer: "openai", gpus: 512, neededWithin: TimeSpan.FromDays(10)))
             .ExpectAsync(HttpStatusCode.Created);
         Assert.Equal("awaiting-offer", created.Str("state"));
-        Assert.Equal(T0 + OfferWindow, created.GetProperty("nextDeadline").GetDateTimeOffset());
+        Assert.Equal(now + OfferWindow, created.GetProperty("nextDeadline").GetDateTimeOffset());
         return id;
     }
 
