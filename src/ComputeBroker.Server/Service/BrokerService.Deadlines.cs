@@ -140,10 +140,20 @@ public sealed partial class BrokerService
         }
     }
 
-    /// <summary>The request's deadline row as an append that leaves its stream at <paramref name="version"/> sets it; null when the service keeps no table.</summary>
-    private DeadlineChange? DeadlineOf(RequestState state, long version) =>
+    /// <summary>
+    /// The request's deadline row as an append that leaves its stream at <paramref name="version"/> sets it; null when the
+    /// service keeps no table, or when the request was already waiting for <paramref name="unchangedFrom"/> and still is: its
+    /// row says so already (a quote that does not close the window), and one write fewer per append is less work under the
+    /// append lock. The row's version then stays at the append that set the deadline, which only makes a stale tick's
+    /// release (<see cref="DeadlineTable.RescheduleAsync"/>) set the same instant again; a claimed row's tick passes null, so
+    /// that its append always rewrites the row and releases the claim.
+    /// </summary>
+    private DeadlineChange? DeadlineOf(RequestState state, long version, DateTimeOffset? unchangedFrom = null)
+    {
         // Read now: the state object goes on changing after this append.
-        Deadlines is null ? null : new DeadlineChange(state.Id, state.IsClosed ? null : state.NextDeadline, version);
+        var due = state.IsClosed ? null : state.NextDeadline;
+        return Deadlines is null || (due is not null && due == unchangedFrom) ? null : new DeadlineChange(state.Id, due, version);
+    }
 
     /// <summary>
     /// A wake-up of the runner at <paramref name="at"/> on the scheduler: a hint, the table is the truth. Only the earliest is

@@ -402,6 +402,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                 }
 
                 var state = slot.State;
+                var dueBefore = state.NextDeadline;
                 var decision = decide(state);
                 if (decision.Rejection is { } rejection)
                 {
@@ -428,7 +429,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                 try
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
-                    var deadline = DeadlineOf(state, slot.Version + decision.Events.Count);
+                    var deadline = DeadlineOf(state, slot.Version + decision.Events.Count, claim is null ? dueBefore : null);
                     var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct, deadline)).EnsureCommitted();
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, outgoing is not null, ct);

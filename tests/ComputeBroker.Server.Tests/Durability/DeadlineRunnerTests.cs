@@ -82,6 +82,42 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
+    public async Task AnAnswerThatLeavesTheDeadlineAsItWas_LeavesTheRowAsItWas()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using var broker = await StartAsync(db, new SteppedClock(T0));
+        using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
+        using var azure = broker.Client((await broker.CreateKeyAsync("provider:azure")).Key);
+        using var oracle = broker.Client((await broker.CreateKeyAsync("provider:oracle")).Key);
+        using var coreweave = broker.Client((await broker.CreateKeyAsync("provider:coreweave")).Key);
+        var id = await SubmitAsync(admin);
+        var request = new RequestId(id);
+        var table = broker.Service.Deadlines!;
+        async Task<long> HeadAsync() => (await broker.Service.TimelineAsync(request, None))[^1].Version;
+
+        var offer = (await azure.GetAsync("/v1/offers").ExpectAsync(HttpStatusCode.OK)).Items().Single(o => o.Str("requestId") == id).Str("id");
+        await azure.PostJsonAsync($"/v1/offers/{offer}/decline", new { reason = "no capacity" }).ExpectAsync(HttpStatusCode.OK);
+        var market = await table.FindAsync(request, None);
+        var marketVersion = await HeadAsync();
+
+        // Oracle's quote leaves the window open until coreweave answers: same deadline, so the row is not rewritten.
+        await oracle.PostJsonAsync($"/v1/quote-requests/{id}/quote", new { gpus = 512, price = "10.00 USD" }).ExpectAsync(HttpStatusCode.OK);
+        var afterQuote = await table.FindAsync(request, None);
+        var quoteVersion = await HeadAsync();
+
+        // CoreWeave's decline closes the window: the award waits for oracle's reservation, a deadline of its own.
+        await coreweave.PostJsonAsync($"/v1/quote-requests/{id}/decline", new { reason = "sold out" }).ExpectAsync(HttpStatusCode.OK);
+        var afterClose = await table.FindAsync(request, None);
+
+        Assert.Equal(new DeadlineRow(request, T0 + QuoteWindow, marketVersion, null, null), market);
+        Assert.True(quoteVersion > marketVersion);
+        Assert.Equal(market, afterQuote);
+        Assert.NotNull(afterClose);
+        Assert.Equal(await HeadAsync(), afterClose.StreamVersion);
+        Assert.NotEqual(market!.DueAt, afterClose.DueAt);
+    }
+
+    [SkippableFact]
     public async Task ManyDeadlines_AreWaitedForWithOneWakeUp_AndEachFires()
     {
         await using var db = await CreateDatabaseAsync();
