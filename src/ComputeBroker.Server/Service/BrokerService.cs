@@ -224,9 +224,13 @@ public sealed partial class BrokerService : IAsyncDisposable
     }
 
     /// <summary>True when a waiver of the request's agreements would cover it if its budget were untouched.</summary>
-    private bool WaiverCouldCover(CapacityRequest request) =>
-        Engine.Submit(new RequestState(), request, _clock.GetUtcNow(), Projection.Book, Catalog, static (_, _) => 0)
-            .Events.OfType<ClausesResolved>().Any(c => c.Waiver is not null);
+    private bool WaiverCouldCover(CapacityRequest request)
+    {
+        // The submission's own clause resolution with no budget used: a valid request that a waiver could cover then.
+        var now = _clock.GetUtcNow();
+        return CapacityRequestValidator.Validate(request, now).Count == 0
+            && ClauseResolver.Resolve(Projection.Book, request, now, static (_, _) => 0).Resolution?.Waiver is not null;
+    }
 
     public Task<ServiceResult<RequestView>> CancelAsync(RequestId id, string reason, CancellationToken ct) =>
         DecideAsync(id, s => Engine.Cancel(s, reason, _clock.GetUtcNow()), ct);
