@@ -101,7 +101,11 @@ public sealed partial class BrokerService
         }
     }
 
-    private async Task FireAsync(DeadlineClaim claim, CancellationToken ct)
+    /// <summary>
+    /// Fires one claimed deadline: the request's tick, through the same path as any decision. Internal so that tests can
+    /// play a runner that stalled past its lease and fires a claim another runner has fired meanwhile.
+    /// </summary>
+    internal async Task FireAsync(DeadlineClaim claim, CancellationToken ct)
     {
         try
         {

@@ -259,6 +259,52 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
         Assert.Equal(0, await two.Service.Deadlines!.CountAsync(None));
     }
 
+    [SkippableFact]
+    public async Task ARunnerThatStalledPastItsLease_FiresAfterAnotherRunnerDid_AndRecordsNothingTwice()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var clock = new SteppedClock(T0);
+        await using var one = await StartAsync(db, clock);
+        await using var two = await StartAsync(db, clock);
+        using var admin = one.Client((await one.CreateKeyAsync("admin")).Key);
+        await two.Service.CatchUpAsync(None);
+
+        // Submitted through one, which keeps the request's state as of the submission.
+        var request = new RequestId(await SubmitAsync(admin));
+        var respondBy = T0 + OfferWindow;
+        await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
+
+        // One's runner claims the offer's deadline with a ten-second lease and stalls. The brokers' clock passes the
+        // deadline, not the lease: neither replica's own runner can claim the row meanwhile.
+        var stalled = Assert.Single(await table.ClaimAsync(respondBy, respondBy.AddSeconds(10), "stalled", 10, None));
+        clock.Advance(OfferWindow + TimeSpan.FromSeconds(5));
+
+        // The lease runs out (as the table sees it) and two claims the row and fires it: the offer expires, the market opens.
+        var taken = Assert.Single(await table.ClaimAsync(respondBy.AddSeconds(11), respondBy.AddHours(1), "second", 10, None));
+        await two.Service.FireAsync(taken, None);
+        var afterTwo = await two.Service.TimelineAsync(request, None);
+        Assert.Single(afterTwo, e => e.Event is OfferExpired);
+
+        // One wakes up and fires its stale claim on the state it kept: its append meets two's, it reads the log again and
+        // finds nothing due, so it records nothing and leaves the row as two's append wrote it (no lease).
+        var rowAfterTwo = await table.FindAsync(request, None);
+        var commitsBefore = one.Service.Commits;
+        await one.Service.FireAsync(stalled, None);
+        var afterBoth = await one.Service.TimelineAsync(request, None);
+
+        // One tried exactly one append (the expiry, decided on its stale state), and the log shows it did not commit.
+        Assert.Equal(commitsBefore.Appends + 1, one.Service.Commits.Appends);
+
+        Assert.Equal(afterTwo.Select(e => e.Version), afterBoth.Select(e => e.Version));
+        Assert.Single(afterBoth, e => e.Event is OfferExpired);
+        Assert.Single(afterBoth, e => e.Event is QuotesRequested);
+        Assert.NotNull(rowAfterTwo);
+        Assert.Equal(afterTwo[^1].Version, rowAfterTwo.StreamVersion);
+        Assert.True(rowAfterTwo.DueAt > respondBy);
+        Assert.Null(rowAfterTwo.LockedUntil);
+        Assert.Equal(rowAfterTwo, await table.FindAsync(request, None));
+    }
+
     private static async Task<Dictionary<RequestId, int>> CountAsync(BrokerService service, IReadOnlyList<RequestId> ids, Func<SourcingEvent, bool> which)
     {
         var counts = new Dictionary<RequestId, int>();
