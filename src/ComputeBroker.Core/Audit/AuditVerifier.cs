@@ -169,7 +169,16 @@ public static class AuditVerifier
             }
         }
 
-        if (expected!.Route != recorded.Route)
+        if (expected!.Route == SourcingRoute.Waived && recorded is { Route: SourcingRoute.FirstRefusal, Waiver: null })
+        {
+            // A waiver is a permission: a request it could cover may still be offered to the holder first (the engine does
+            // so when none of the waiver's providers sells what the request asks for). The holder's right is kept, and
+            // the request is held to it from here on.
+            expected = expected with { Route = SourcingRoute.FirstRefusal, Waiver = null };
+            replay.Expected = expected;
+        }
+
+        if (expected.Route != recorded.Route)
         {
             var invariant = expected.Route switch
             {

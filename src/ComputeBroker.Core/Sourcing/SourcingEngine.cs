@@ -48,6 +48,15 @@ public sealed class SourcingEngine(BrokerPolicy policy)
         var r = resolution!;
         var holder = r.FirstRefusal?.Clause.Holder;
         var market = r.Route == SourcingRoute.Exclusive ? [] : Market(providers, request, holder, r.Route == SourcingRoute.Waived ? r.Waiver!.Clause.Providers : null);
+        if (r.Route == SourcingRoute.Waived && market.Length == 0)
+        {
+            // A waiver lets a request skip the holder; it does not oblige it to. When none of the providers it names sells
+            // what the request asks for, the holder's first refusal applies as if there were no waiver (and its budget is
+            // left untouched), instead of closing the request with nobody asked.
+            r = r with { Route = SourcingRoute.FirstRefusal, Waiver = null };
+            market = Market(providers, request, holder, null);
+        }
+
         var fr = r.FirstRefusal?.Clause;
         run.Emit(new ClausesResolved(
             request.Id,

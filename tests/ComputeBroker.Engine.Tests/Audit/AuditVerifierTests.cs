@@ -160,6 +160,43 @@ public sealed class AuditVerifierTests
     }
 
     [Fact]
+    public void Verify_RequestAWaiverCouldCoverOfferedToTheHolderFirst_PassesAndUsesNoBudget()
+    {
+        // Oracle, the waiver's only provider, sells nothing here: the engine keeps the holder's first refusal.
+        var book = A.Book(A.FirstRefusal(), A.Waiver(budget: 10, providers: A.Oracle));
+        var catalog = A.Catalog(A.Provider(A.Azure, 10m), A.Provider(A.CoreWeave, 9m));
+        var first = new EngineDriver(book, catalog);
+        first.Submit(A.Request("r1"));
+        first.Decline(A.At(1));
+        first.AnswerQuote(A.CoreWeave, A.Quote(8, 9m), A.At(2));
+        first.Reserve(1, A.CoreWeave, confirmed: true, A.At(3));
+
+        // The budget is whole for the next request, which oracle can serve under the default catalog.
+        var second = new EngineDriver(book);
+        second.Submit(A.Request("r2"), A.At(4));
+
+        var report = Verify(book, first.Log, second.Log);
+
+        Assert.Equal(SourcingRoute.FirstRefusal, first.Single<ClausesResolved>().Route);
+        Assert.Equal(RequestOutcome.Placed, first.State.Closed!.Outcome);
+        Assert.Equal(SourcingRoute.Waived, second.Single<ClausesResolved>().Route);
+        Assert.True(report.Passed, string.Join("\n", report.Violations));
+    }
+
+    [Fact]
+    public void Verify_FirstRefusalRequestPlacedWithAThirdPartyBeforeTheHolderAnswered_IsStillAnI1ViolationWhenAWaiverCouldHaveCoveredIt()
+    {
+        var book = A.Book(A.FirstRefusal(), A.Waiver(budget: 10, providers: A.Oracle));
+        var driver = new EngineDriver(book, A.Catalog(A.Provider(A.Azure, 10m), A.Provider(A.CoreWeave, 9m)));
+        driver.Submit();
+        SourcingEvent[] tampered = [.. driver.Log, new AllocationMade(R1, A.At(1), A.CoreWeave, A.Gpus(8), A.Usd(9), A.At(48), AllocationSource.Market, 1)];
+
+        var report = Verify(book, tampered);
+
+        Violation(report, "I1", R1, 3);
+    }
+
+    [Fact]
     public void Verify_WaivedRequestAllocatedToAProviderTheWaiverDoesNotName_IsAnI1Violation()
     {
         var book = A.Book(A.FirstRefusal(), A.Waiver(providers: A.Oracle));

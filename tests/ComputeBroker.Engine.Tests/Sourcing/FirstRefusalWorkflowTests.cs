@@ -1,4 +1,5 @@
 using ComputeBroker.Contracts;
+using ComputeBroker.Domain;
 using ComputeBroker.Sourcing;
 
 namespace ComputeBroker.Engine.Tests.Sourcing;
@@ -279,6 +280,27 @@ public sealed class FirstRefusalWorkflowTests
         Assert.Equal([A.Oracle], quotes.Providers);
         Assert.Equal(A.Usd(15), quotes.Ceiling); // no holder offer: the request's maximum is the only ceiling
         Assert.Null(driver.State.HolderOfferPrice);
+    }
+
+    [Fact]
+    public void Submit_WaiverWhoseProvidersSellNothingTheRequestAsks_OffersTheHolderFirstAsWithoutIt()
+    {
+        // The waiver names oracle, which is not in the catalog: skipping the holder would leave nobody to ask.
+        var driver = new EngineDriver(A.Book(A.FirstRefusal(), A.Waiver(budget: 64, providers: A.Oracle)), A.Catalog(A.Provider(A.Azure, 10m), A.Provider(A.CoreWeave, 9m)));
+        Assert.False(driver.Submit().IsRejected);
+
+        Assert.Equal(["request.submitted", "clauses.resolved", "offer.made"], driver.Types());
+        var resolved = driver.Single<ClausesResolved>();
+        Assert.Equal(SourcingRoute.FirstRefusal, resolved.Route);
+        Assert.Null(resolved.Waiver);
+        Assert.Equal(GpuCount.None, resolved.WaiverGpus);
+        Assert.Equal(A.Ref("fr"), resolved.FirstRefusal);
+        Assert.Equal([A.CoreWeave], resolved.Market);
+        Assert.Equal(A.Azure, driver.Single<OfferMade>().Provider);
+
+        // The holder declines: the market is every other eligible provider, as under plain first refusal.
+        driver.Decline(A.At(1));
+        Assert.Equal([A.CoreWeave], driver.Single<QuotesRequested>().Providers);
     }
 
     [Fact]
