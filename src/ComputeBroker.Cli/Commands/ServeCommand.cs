@@ -34,7 +34,7 @@ public sealed class ServeSettings : CommandSettings
     public bool Demo { get; init; }
 
     [CommandOption("--speed <N>")]
-    [Description("Run the broker's clock N times faster than real time (demo default 3600).")]
+    [Description("Run the broker's clock N times faster than real time (demo default 3600); it continues from the log's last event if that is later than now.")]
     public double? Speed { get; init; }
 
     [CommandOption("--seed <N>")]

@@ -20,11 +20,28 @@ namespace ComputeBroker.Server.Hosting;
 /// <summary>Builds the broker's web application: the API under <c>/v1</c>, OpenAPI, health, and the dashboard.</summary>
 public static partial class BrokerHost
 {
+    /// <summary>
+    /// A scaled clock (<c>--speed</c>, the demo's 3600x) starts at the wall time, which after a restart can be months of broker
+    /// time before the last event of the log it runs on: it continues from that event instead, so the log's instants never
+    /// go back. A real-time clock is the wall clock and is left as it is.
+    /// </summary>
+    private static async Task<TimeProvider> ContinueFromLogAsync(TimeProvider clock, IEventStore store, CancellationToken ct)
+    {
+        if (clock is not ScaledTimeProvider scaled || (await store.HeadAsync(ct)) is not { EventCount: > 0 } head)
+        {
+            return clock;
+        }
+
+        var last = await store.ReadAllAsync(head.LastPosition, 1, ct);
+        return last.Count == 1 && last[0].RecordedAt > scaled.GetUtcNow() ? scaled.StartingAt(last[0].RecordedAt) : clock;
+    }
+
     public static async Task<WebApplication> BuildAsync(ServeOptions options, CancellationToken ct)
     {
         var store = await EventStoreFactory.OpenAsync(options.Database, ct);
         var webhooks = await Webhooks.BrokerWebhooks.OpenAsync(options.Database, options.Providers, options.Webhooks, ct);
         var deadlines = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(options.Database), ct);
+        var clock = await ContinueFromLogAsync(options.Clock, store, ct);
         // The broker takes no settings files. Its database usually sits in the working directory, so a content root there with
         // settings reloaded on change would watch the directory and wake on every write to the log.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -45,10 +62,10 @@ public static partial class BrokerHost
             return Task.CompletedTask;
         }));
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton<TimeProvider>(options.Clock);
+        builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new BrokerService(
-            store, options.Clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed,
+            store, clock, new ProviderCatalog(options.Providers), options.Policy, sp.GetRequiredService<ILogger<BrokerService>>(), options.Seed,
             meters: sp.GetRequiredService<IMeterFactory>())
         {
             Webhooks = webhooks.WithLogger(sp.GetRequiredService<ILogger<Webhooks.WebhookDelivery>>()),

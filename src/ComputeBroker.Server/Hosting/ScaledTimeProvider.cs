@@ -24,6 +24,9 @@ public sealed class ScaledTimeProvider : TimeProvider
 
     public override DateTimeOffset GetUtcNow() => Start + ((_real.GetUtcNow() - _realStart) * Speed);
 
+    /// <summary>The same speed and real clock, reading <paramref name="start"/> now.</summary>
+    public ScaledTimeProvider StartingAt(DateTimeOffset start) => new(start, Speed, _real);
+
     /// <summary>How much time <paramref name="clock"/> shows pass in <paramref name="real"/> real time.</summary>
     public static TimeSpan OnClock(TimeProvider clock, TimeSpan real) => clock is ScaledTimeProvider scaled ? real * scaled.Speed : real;
 

@@ -103,6 +103,7 @@ public abstract class CrashTests(PostgresFixture postgres, ITestOutputHelper out
                     new Dictionary<string, string> { ["BROKER_ADMIN_KEY"] = adminKey });
                 if (await process.WaitUntilReadyAsync(http, ReadyLimit))
                 {
+                    await process.ReadClockAsync(http);
                     return process;
                 }
 
@@ -156,13 +157,12 @@ public abstract class CrashTests(PostgresFixture postgres, ITestOutputHelper out
 
     /// <summary>
     /// A request whose body is fixed at creation, so every retry sends the same bytes. Its needed-by is a few hours of
-    /// broker time ahead: the broker clock is estimated from when the current process started (it runs 3600x from the
-    /// wall clock at start), which overestimates it slightly, and a restart starts it again from the wall clock.
+    /// broker time ahead: the broker clock is estimated from the current process's clock read at its start (it runs 3600x
+    /// from there; a restart continues from the last event of the log).
     /// </summary>
     private static Spec NewSpec(World world, Random random, int client, int number)
     {
-        var process = world.Broker!;
-        var brokerNow = process.StartedAt + ((DateTimeOffset.UtcNow - process.StartedAt) * Speed);
+        var brokerNow = world.Broker!.BrokerNow();
         var id = $"crash-{client}-{number:000}-{world.Seed % 10000}";
         var body = new Dictionary<string, object?>
         {

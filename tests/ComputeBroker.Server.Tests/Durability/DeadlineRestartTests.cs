@@ -126,6 +126,42 @@ public abstract class DeadlineRestartTests(PostgresFixture postgres)
         return (adminKey, id, offer.Str("id"), respondBy);
     }
 
+    [SkippableFact]
+    public async Task AScaledClockStartedBeforeTheLogsLastEvent_ContinuesFromIt_SoTheLogsInstantsNeverGoBack()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var later = T0.AddDays(100);
+        await using (var first = await StartAsync(db, new ScaledTimeProvider(later, 3600)))
+        {
+            await first.CreateKeyAsync("admin");
+        }
+
+        // A restart whose scaled clock would start 100 days earlier (the demo starts from the wall time).
+        await using var second = await StartAsync(db, new ScaledTimeProvider(T0, 3600));
+        await second.CreateKeyAsync("auditor");
+        var events = await second.Service.Store.ReadAllAsync(0, 10_000, CancellationToken.None);
+
+        Assert.True(second.Service.Clock.GetUtcNow() >= later, $"the clock reads {second.Service.Clock.GetUtcNow():O}, before the log's {later:O}");
+        Assert.Equal(events.Select(e => e.RecordedAt).Order(), events.Select(e => e.RecordedAt));
+        Assert.True(events[^1].RecordedAt >= later);
+    }
+
+    [SkippableFact]
+    public async Task AScaledClockStartedAfterTheLogsLastEvent_IsLeftAsItIs()
+    {
+        await using var db = await CreateDatabaseAsync();
+        await using (var first = await StartAsync(db, new ScaledTimeProvider(T0, 3600)))
+        {
+            await first.CreateKeyAsync("admin");
+        }
+
+        var held = new HeldClock();
+        var clock = new ScaledTimeProvider(T0.AddDays(100), 3600, held);
+        await using var second = await StartAsync(db, clock);
+
+        Assert.Equal(T0.AddDays(100), second.Service.Clock.GetUtcNow());
+    }
+
     private static Task<TestBroker> StartAsync(TestDatabase db, TimeProvider clock) =>
         TestBroker.StartAsync(new BrokerSetup(db.Location, Examples.ProvidersWithSilentHolder, clock));
 }

@@ -33,6 +33,25 @@ public sealed class BrokerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// The broker's clock now, estimated from its last reading (<see cref="ReadClockAsync"/>): it runs at its speed from
+    /// there. A broker with a scaled clock continues from the last event of its log, so its clock cannot be told from the
+    /// wall clock alone.
+    /// </summary>
+    public DateTimeOffset BrokerNow() => _clock is { } c
+        ? c.Now + ((DateTimeOffset.UtcNow - c.ReadAt) * c.Speed)
+        : throw new InvalidOperationException("read the broker's clock first (ReadClockAsync)");
+
+    private (DateTimeOffset Now, double Speed, DateTimeOffset ReadAt)? _clock;
+
+    /// <summary>Reads the broker's clock and speed from <c>/v1/clock</c>.</summary>
+    public async Task ReadClockAsync(HttpClient client)
+    {
+        var readAt = DateTimeOffset.UtcNow;
+        var clock = await client.GetAsync(new Uri(BaseAddress, "/v1/clock")).ExpectAsync(HttpStatusCode.OK);
+        _clock = (clock.GetProperty("now").GetDateTimeOffset(), clock.GetProperty("speed").GetDouble(), readAt);
+    }
+
     public string Output
     {
         get
