@@ -19,6 +19,10 @@ public static class LedgerVerifier
 {
     public static IReadOnlyList<LedgerViolation> Verify(IEnumerable<LedgerEvent> events, ContractBook book)
     {
+        // The agreements as signed: terminations are learnt from the ledger's own trigger events, in log order, so an
+        // accrual is judged by what was known when it was made. A trigger fired by a late correction ends a clause from an
+        // earlier instant than the accruals recorded before it; those are taken back by the accruals after it.
+        book = new ContractBook(book.Agreements);
         var violations = new List<LedgerViolation>();
         var states = new Dictionary<string, LedgerState>(StringComparer.Ordinal);
         var index = -1;

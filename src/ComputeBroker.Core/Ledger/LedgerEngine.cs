@@ -52,7 +52,7 @@ public static class LedgerEngine
         var events = new List<LedgerEvent>();
         Emit(state, events, new ReportRecorded(customer, now, start, end, revenue, profit));
         Accrue(state, book, customer, state.Period(start)!, now, events);
-        FireTriggers(state, book, customer, end, now, events);
+        AccrueAfterFirings(state, book, customer, FireTriggers(state, book, customer, end, now, events), from: null, now, events);
         return new LedgerDecision(events, null);
     }
 
@@ -77,14 +77,32 @@ public static class LedgerEngine
         Emit(state, events, new ReportAdjusted(customer, now, periodStart, revenueDelta, profitDelta, reason));
         Accrue(state, book, customer, state.Period(periodStart)!, now, events);
 
-        // Room under a cap that the correction freed (or took) is settled with the later periods, in order.
-        foreach (var later in state.Periods.Where(p => p.Start > periodStart).ToArray())
+        // Room under a cap that the correction freed (or took) is settled with the later periods, in order, under any
+        // termination the correction itself fires (at the end of this period, so this period accrues in full).
+        AccrueAfterFirings(state, book, customer, FireTriggers(state, book, customer, period.End, now, events), from: period.End, now, events);
+        return new LedgerDecision(events, null);
+    }
+
+    /// <summary>
+    /// Accrues again, in order, every recorded period that ends after <paramref name="from"/> (when given) or after the
+    /// earliest of <paramref name="fired"/>, under the terminations <paramref name="fired"/> make. A trigger that fires at the
+    /// end of a period before later recorded ones (a correction to an early period, or a period reported out of order) ends
+    /// its targets from then: a revenue share it ended gives back what it had accrued for the later days (a negative
+    /// accrual), and room under a cap is settled as for any correction.
+    /// </summary>
+    private static void AccrueAfterFirings(LedgerState state, ContractBook book, string customer, IReadOnlyList<TriggerFired> fired, DateTimeOffset? from, DateTimeOffset now, List<LedgerEvent> events)
+    {
+        if (from is null && fired.Count == 0)
         {
-            Accrue(state, book, customer, later, now, events);
+            return;
         }
 
-        FireTriggers(state, book, customer, period.End, now, events);
-        return new LedgerDecision(events, null);
+        var terminated = fired.SelectMany(f => f.Terminations).Aggregate(book, (b, t) => b.WithTermination(t));
+        var after = from ?? fired.Min(f => f.EffectiveAt);
+        foreach (var later in state.Periods.Where(p => p.End > after).OrderBy(p => p.Start).ToArray())
+        {
+            Accrue(state, terminated, customer, later, now, events);
+        }
     }
 
     /// <summary>
@@ -154,8 +172,9 @@ public static class LedgerEngine
         }
     }
 
-    private static void FireTriggers(LedgerState state, ContractBook book, string customer, DateTimeOffset periodEnd, DateTimeOffset now, List<LedgerEvent> events)
+    private static List<TriggerFired> FireTriggers(LedgerState state, ContractBook book, string customer, DateTimeOffset periodEnd, DateTimeOffset now, List<LedgerEvent> events)
     {
+        var fired = new List<TriggerFired>();
         // A trigger counts if it is in force during the period: just before its end.
         var during = periodEnd.AddTicks(-1);
         foreach (var agreement in book.Agreements.Where(a => a.Customer == customer))
@@ -175,10 +194,14 @@ public static class LedgerEngine
                 var value = trigger.Metric == TriggerMetric.CumulativeProfit ? state.CumulativeProfit : state.CumulativeRevenue;
                 if (value >= trigger.Threshold)
                 {
-                    Emit(state, events, new TriggerFired(customer, now, agreement.Id, trigger.Id, trigger.Metric, value, trigger.Threshold, periodEnd, trigger.Terminates));
+                    var firing = new TriggerFired(customer, now, agreement.Id, trigger.Id, trigger.Metric, value, trigger.Threshold, periodEnd, trigger.Terminates);
+                    Emit(state, events, firing);
+                    fired.Add(firing);
                 }
             }
         }
+
+        return fired;
     }
 
     private static LedgerDecision? PeriodError(DateTimeOffset start, DateTimeOffset end)

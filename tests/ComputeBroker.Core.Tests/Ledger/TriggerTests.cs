@@ -1,3 +1,4 @@
+using ComputeBroker.Audit;
 using ComputeBroker.Contracts;
 using ComputeBroker.Domain;
 using ComputeBroker.Ledger;
@@ -133,6 +134,44 @@ public sealed class TriggerTests
         Assert.Equal((90, Usd(200_000.00m)), (accrual.DaysInForce, accrual.Amount));
         Assert.Single(q1.OfType<TriggerFired>());
         Assert.Empty(q2.OfType<ShareAccrued>());
+        Assert.Equal(Usd(200_000.00m), run.State.Accrued(MicrosoftOpenAi, RevenueShareId));
+    }
+
+    [Fact]
+    public void Adjust_EarlyPeriodFiresTheTrigger_LaterPeriodsGiveBackWhatTheEndedShareAccruedAfterIt()
+    {
+        var book = Book(Share(), Trigger(Usd(100_000_000.00m), terminates: "revenue-share"));
+        var run = new LedgerRun(book);
+        run.Record(Q1, Q2, Usd(1_000_000.00m), Usd(50_000_000.00m));
+        run.Record(Q2, Q3, Usd(2_000_000.00m), Usd(40_000_000.00m));   // cumulative 90,000,000: below
+        run.Record(Q3, Q4, Usd(3_000_000.00m), Usd(5_000_000.00m));    // 95,000,000: below
+        Assert.Empty(run.Fired);
+        Assert.Equal(Usd(1_200_000.00m), run.State.Accrued(MicrosoftOpenAi, RevenueShareId)); // 20% of 6,000,000
+
+        // Q1's profit is restated up by 15,000,000: the metric reaches 110,000,000 and the trigger fires at the end of Q1.
+        var events = run.Adjust(Q1, Usd(0m), Usd(15_000_000.00m), "audited profit");
+
+        var fired = Assert.Single(events.OfType<TriggerFired>());
+        Assert.Equal(Q2, fired.EffectiveAt);
+        var givenBack = events.OfType<ShareAccrued>().ToArray();
+        Assert.Equal([(Q2, 0, Usd(-400_000.00m)), (Q3, 0, Usd(-600_000.00m))], givenBack.Select(a => (a.PeriodStart, a.DaysInForce, a.Amount)));
+        Assert.True(events.ToList().IndexOf(fired) < events.ToList().IndexOf(givenBack[0]), "accrued again after the firing");
+        Assert.Equal(Usd(200_000.00m), run.State.Accrued(MicrosoftOpenAi, RevenueShareId)); // Q1 only, in full
+        Assert.Equal(Usd(200_000.00m), givenBack[^1].Cumulative);
+        Assert.Empty(LedgerVerifier.Verify(run.Events, run.Book));
+    }
+
+    [Fact]
+    public void RecordReport_PeriodReportedLateFiresTheTrigger_ALaterRecordedPeriodGivesBackItsShare()
+    {
+        var run = new LedgerRun(Book(Share(), Trigger(Usd(100_000_000.00m), terminates: "revenue-share")));
+        run.Record(Q2, Q3, Usd(1_000_000.00m), Usd(10_000_000.00m));   // Q2 first: 200,000.00, below the threshold
+
+        // Q1, reported late, reaches the threshold: the share ends on 2025-04-01, before Q2.
+        var events = run.Record(Q1, Q2, Usd(1_000_000.00m), Usd(95_000_000.00m));
+
+        Assert.Equal(Q2, Assert.Single(events.OfType<TriggerFired>()).EffectiveAt);
+        Assert.Equal([(Q1, Usd(200_000.00m)), (Q2, Usd(-200_000.00m))], events.OfType<ShareAccrued>().Select(a => (a.PeriodStart, a.Amount)));
         Assert.Equal(Usd(200_000.00m), run.State.Accrued(MicrosoftOpenAi, RevenueShareId));
     }
 
