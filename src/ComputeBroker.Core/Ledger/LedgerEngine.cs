@@ -147,9 +147,13 @@ public static class LedgerEngine
                     continue;
                 }
 
+                // A clause in force on none of the period's days (terminated, or out of its term) still names its parties
+                // and terms in the agreement: what it gives back goes on the same statement as what it accrued.
+                var terms = clause ?? agreement.Versions.SelectMany(v => v.Clauses).OfType<RevenueShareClause>().Last(c => c.Id == clauseId);
+
                 // The cap applies to everything accrued by the clause, other periods included.
                 var otherPeriods = state.Accrued(agreement.Id, clauseId) - before;
-                var cap = clause?.Cap;
+                var cap = terms.Cap;
                 var owed = new Money(raw, currency);
                 if (cap is { } c)
                 {
@@ -164,10 +168,10 @@ public static class LedgerEngine
 
                 var cumulative = state.Accrued(agreement.Id, clauseId) + amount;
                 Emit(state, events, new ShareAccrued(
-                    customer, now, agreement.Id, clauseId, clause?.Payer ?? string.Empty, clause?.Payee ?? string.Empty,
+                    customer, now, agreement.Id, clauseId, terms.Payer, terms.Payee,
                     period.Start, period.End, daysInForce, period.Days,
-                    clause?.Basis == RevenueShareBasis.Profit ? period.Profit : period.Revenue,
-                    clause?.Rate ?? 0m, amount, cumulative, cap is { } k ? k - cumulative : null));
+                    terms.Basis == RevenueShareBasis.Profit ? period.Profit : period.Revenue,
+                    terms.Rate, amount, cumulative, cap is { } k ? k - cumulative : null));
             }
         }
     }

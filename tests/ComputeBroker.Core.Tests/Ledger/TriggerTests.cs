@@ -159,6 +159,11 @@ public sealed class TriggerTests
         Assert.Equal(Usd(200_000.00m), run.State.Accrued(MicrosoftOpenAi, RevenueShareId)); // Q1 only, in full
         Assert.Equal(Usd(200_000.00m), givenBack[^1].Cumulative);
         Assert.Empty(LedgerVerifier.Verify(run.Events, run.Book));
+
+        // The payee's statement nets each later period to nothing: what was given back is on it too.
+        var statement = Statement.For(run.Accruals, "microsoft", null, null);
+        Assert.Equal([(Q1, Usd(200_000.00m)), (Q2, Usd(0m)), (Q3, Usd(0m))], statement.Lines.Select(l => (l.PeriodStart, l.Accrued)));
+        Assert.Equal(Usd(200_000.00m), statement.Totals["USD"]);
     }
 
     [Fact]
