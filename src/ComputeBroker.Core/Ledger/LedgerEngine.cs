@@ -52,7 +52,12 @@ public static class LedgerEngine
         var events = new List<LedgerEvent>();
         Emit(state, events, new ReportRecorded(customer, now, start, end, revenue, profit));
         Accrue(state, book, customer, state.Period(start)!, now, events);
-        AccrueAfterFirings(state, book, customer, FireTriggers(state, book, customer, end, now, events), from: null, now, events);
+        if (FireTriggers(state, book, customer, end, now, events) is { Count: > 0 } fired)
+        {
+            // Periods reported before this one but lying after it lose what a trigger it fired has ended.
+            AccrueLaterPeriods(state, book, customer, end, fired, now, events);
+        }
+
         return new LedgerDecision(events, null);
     }
 
@@ -79,26 +84,20 @@ public static class LedgerEngine
 
         // Room under a cap that the correction freed (or took) is settled with the later periods, in order, under any
         // termination the correction itself fires (at the end of this period, so this period accrues in full).
-        AccrueAfterFirings(state, book, customer, FireTriggers(state, book, customer, period.End, now, events), from: period.End, now, events);
+        AccrueLaterPeriods(state, book, customer, period.End, FireTriggers(state, book, customer, period.End, now, events), now, events);
         return new LedgerDecision(events, null);
     }
 
     /// <summary>
-    /// Accrues again, in order, every recorded period that ends after <paramref name="from"/> (when given) or after the
-    /// earliest of <paramref name="fired"/>, under the terminations <paramref name="fired"/> make. A trigger that fires at the
-    /// end of a period before later recorded ones (a correction to an early period, or a period reported out of order) ends
-    /// its targets from then: a revenue share it ended gives back what it had accrued for the later days (a negative
-    /// accrual), and room under a cap is settled as for any correction.
+    /// Accrues again, in order, every recorded period that ends after <paramref name="after"/>, under the terminations
+    /// <paramref name="fired"/> make (at <paramref name="after"/>, the end of the period that fired them). A trigger that
+    /// fires at the end of a period before later recorded ones (a correction to an early period, or a period reported out of
+    /// order) ends its targets from then: a revenue share it ended gives back what it had accrued for the later days (a
+    /// negative accrual), and room under a cap is settled as for any correction.
     /// </summary>
-    private static void AccrueAfterFirings(LedgerState state, ContractBook book, string customer, IReadOnlyList<TriggerFired> fired, DateTimeOffset? from, DateTimeOffset now, List<LedgerEvent> events)
+    private static void AccrueLaterPeriods(LedgerState state, ContractBook book, string customer, DateTimeOffset after, IReadOnlyList<TriggerFired> fired, DateTimeOffset now, List<LedgerEvent> events)
     {
-        if (from is null && fired.Count == 0)
-        {
-            return;
-        }
-
         var terminated = fired.SelectMany(f => f.Terminations).Aggregate(book, (b, t) => b.WithTermination(t));
-        var after = from ?? fired.Min(f => f.EffectiveAt);
         foreach (var later in state.Periods.Where(p => p.End > after).OrderBy(p => p.Start).ToArray())
         {
             Accrue(state, terminated, customer, later, now, events);

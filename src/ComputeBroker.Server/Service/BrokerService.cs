@@ -85,7 +85,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     public CommitStatistics Commits => _commits.Statistics;
 
     /// <summary>Work waiting on the scheduler: the deadline runner's wake-up, and simulated providers' answers not yet given.</summary>
-    public int ScheduledWork => _scheduler.Pending;
+    internal int ScheduledWork => _scheduler.Pending;
 
     /// <summary>Webhook providers' outbox and delivery; null when the service runs without them. Set before <see cref="StartAsync"/>.</summary>
     public BrokerWebhooks? Webhooks { get; init; }

@@ -31,12 +31,12 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
     private readonly Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
+    private readonly Histogram<double>? _duration;
+    private readonly Histogram<int>? _size;
     private Task _folded = Task.CompletedTask;
     private long _busyTicks;
     private long _groups;
     private long _appends;
-    private readonly Histogram<double>? _duration;
-    private readonly Histogram<int>? _size;
 
     /// <param name="committed">
     /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
@@ -177,15 +177,7 @@ public sealed class CommitQueue : IAsyncDisposable
                 // group committed before it has been folded, as a committed one would be.
                 await _folded;
                 Count(group, started);
-                if (error is not null)
-                {
-                    group[0].Done.TrySetException(error);
-                }
-                else
-                {
-                    group[0].Done.TrySetResult(result!);
-                }
-
+                Settle(group[0], result, error);
                 return;
             }
         }
@@ -215,7 +207,20 @@ public sealed class CommitQueue : IAsyncDisposable
         Count(group, started);
         foreach (var (pending, result, error) in outcomes)
         {
-            _ = error is null ? pending.Done.TrySetResult(result!) : pending.Done.TrySetException(error);
+            Settle(pending, result, error);
+        }
+    }
+
+    /// <summary>Tells a caller its append's outcome: the store's result, or the error it threw.</summary>
+    private static void Settle(Pending pending, AppendResult? result, Exception? error)
+    {
+        if (error is not null)
+        {
+            pending.Done.TrySetException(error);
+        }
+        else
+        {
+            pending.Done.TrySetResult(result!);
         }
     }
 

@@ -19,17 +19,13 @@ public sealed class BrokerProcess : IDisposable
     private readonly Process _process;
     private readonly Queue<string> _output = new();
 
-    private BrokerProcess(Process process, Uri baseAddress, DateTimeOffset startedAt)
+    private BrokerProcess(Process process, Uri baseAddress)
     {
         _process = process;
         BaseAddress = baseAddress;
-        StartedAt = startedAt;
     }
 
     public Uri BaseAddress { get; }
-
-    /// <summary>The wall-clock instant just before the process was started.</summary>
-    public DateTimeOffset StartedAt { get; }
 
     public bool HasExited => _process.HasExited;
 
@@ -102,9 +98,8 @@ public sealed class BrokerProcess : IDisposable
             start.Environment[name] = value;
         }
 
-        var startedAt = DateTimeOffset.UtcNow;
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var broker = new BrokerProcess(process, new Uri(url), startedAt);
+        var broker = new BrokerProcess(process, new Uri(url));
         process.OutputDataReceived += (_, e) => broker.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => broker.Keep(e.Data);
         if (!process.Start())
