@@ -46,18 +46,48 @@ public sealed class StreamHeadCacheTests
     }
 
     [Fact]
-    public void PastItsCapacity_ItStartsOver_KeepingTheNewHeads()
+    public void PastItsCapacity_TheOlderGenerationIsKept_AndTheOneBeforeDropped()
     {
         var cache = new StreamHeadCache();
-        cache.Remember(Enumerable.Range(0, StreamHeadCache.Capacity).Select(i => Event(new StreamId($"request-{i}"), 0, "x")).ToArray());
+        cache.Remember(Streams("first", StreamHeadCache.Capacity));
         Assert.Equal(StreamHeadCache.Capacity, cache.Count);
 
+        // The recent generation is full: it becomes the older one, still answering, and the new head starts the next.
         cache.Remember([Event(R1, 3, "new")]);
-
-        Assert.Equal(1, cache.Count);
+        Assert.Equal(StreamHeadCache.Capacity + 1, cache.Count);
         Assert.True(cache.TryGet(R1, 3, out _));
-        Assert.False(cache.TryGet(new StreamId("request-0"), 0, out _));
+        Assert.True(cache.TryGet(new StreamId("first-0"), 0, out _));
+
+        // A stream of the older generation written again is known at its new version.
+        cache.Remember([Event(new StreamId("first-1"), 1, "again")]);
+        Assert.True(cache.TryGet(new StreamId("first-1"), 1, out var again));
+        Assert.Equal(Hash("again"), again);
+
+        // When the next generation fills up, the first is dropped: its streams cost a head query again.
+        cache.Remember(Streams("second", StreamHeadCache.Capacity - 2));
+        cache.Remember([Event(R2, 0, "c")]);
+        Assert.False(cache.TryGet(new StreamId("first-0"), 0, out _));
+        Assert.True(cache.TryGet(new StreamId("first-1"), 1, out _));
+        Assert.True(cache.TryGet(R1, 3, out _));
+        Assert.True(cache.TryGet(R2, 0, out _));
+        Assert.Equal(StreamHeadCache.Capacity + 1, cache.Count);
     }
+
+    [Fact]
+    public void ForgottenStreams_AreDroppedFromBothGenerations()
+    {
+        var cache = new StreamHeadCache();
+        cache.Remember([Event(R1, 0, "a")]);
+        cache.Remember(Streams("filler", StreamHeadCache.Capacity));
+        Assert.True(cache.TryGet(R1, 0, out _));
+
+        cache.Forget([new StreamAppend(R1, 0, [])]);
+
+        Assert.False(cache.TryGet(R1, 0, out _));
+    }
+
+    private static RecordedEvent[] Streams(string prefix, int count) =>
+        Enumerable.Range(0, count).Select(i => Event(new StreamId($"{prefix}-{i}"), 0, "x")).ToArray();
 
     private static RecordedEvent Event(StreamId stream, long version, string seed) =>
         new(1, stream, version, "test.event", "{}", DateTimeOffset.UnixEpoch, EventHash.Genesis, Hash(seed));

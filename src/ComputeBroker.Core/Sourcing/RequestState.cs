@@ -46,12 +46,17 @@ public sealed record Allocation(ProviderId Provider, GpuCount Gpus, PricePerGpuH
 /// The state of one request: a left fold of its events (<see cref="Apply"/>). It holds nothing that
 /// cannot be rebuilt from the events. Not thread-safe: one request is decided by one caller at a time.
 /// </summary>
+/// <remarks>
+/// A broker keeps the state of every request it has seen, so a closed one keeps only what is read once it is closed (its
+/// terms, clauses, allocations and outcome): the quotes, their answers and the pending awards served the decisions, and
+/// nothing decides on a closed request. Collections are created on their first item for the same reason.
+/// </remarks>
 public sealed class RequestState
 {
-    private readonly List<QuoteLine> _quotes = [];
-    private readonly List<PendingAward> _pendingAwards = [];
-    private readonly List<Allocation> _allocations = [];
-    private readonly HashSet<ProviderId> _quoteAnswered = [];
+    private List<QuoteLine>? _quotes;
+    private List<PendingAward>? _pendingAwards;
+    private List<Allocation>? _allocations;
+    private HashSet<ProviderId>? _quoteAnswered;
 
     public RequestId Id { get; private set; }
 
@@ -83,11 +88,12 @@ public sealed class RequestState
 
     public bool QuotesClosed { get; private set; }
 
-    public IReadOnlyList<QuoteLine> Quotes => _quotes;
+    /// <summary>The quotes received while the request was open (none once it is closed).</summary>
+    public IReadOnlyList<QuoteLine> Quotes => (IReadOnlyList<QuoteLine>?)_quotes ?? [];
 
-    public IReadOnlyList<PendingAward> PendingAwards => _pendingAwards;
+    public IReadOnlyList<PendingAward> PendingAwards => (IReadOnlyList<PendingAward>?)_pendingAwards ?? [];
 
-    public IReadOnlyList<Allocation> Allocations => _allocations;
+    public IReadOnlyList<Allocation> Allocations => (IReadOnlyList<Allocation>?)_allocations ?? [];
 
     public int AwardsMade { get; private set; }
 
@@ -105,7 +111,7 @@ public sealed class RequestState
         get
         {
             var pending = 0;
-            foreach (var award in _pendingAwards)
+            foreach (var award in PendingAwards)
             {
                 pending += award.Gpus.Value;
             }
@@ -114,14 +120,15 @@ public sealed class RequestState
         }
     }
 
-    public bool HasAnsweredQuote(ProviderId provider) => _quoteAnswered.Contains(provider);
+    /// <summary>Whether <paramref name="provider"/> quoted or declined while the request was open.</summary>
+    public bool HasAnsweredQuote(ProviderId provider) => _quoteAnswered?.Contains(provider) == true;
 
     /// <summary>The earliest instant at which something will happen without an answer: a deadline.</summary>
     public DateTimeOffset? NextDeadline => Phase switch
     {
         RequestPhase.AwaitingOffer or RequestPhase.AwaitingMatch => OpenOffer?.RespondBy,
         RequestPhase.AwaitingQuotes => QuoteDeadline,
-        RequestPhase.AwaitingReservations => _pendingAwards.Count == 0 ? null : _pendingAwards.Min(a => a.RespondBy),
+        RequestPhase.AwaitingReservations => _pendingAwards is not { Count: > 0 } pending ? null : pending.Min(a => a.RespondBy),
         _ => null,
     };
 
@@ -188,11 +195,11 @@ public sealed class RequestState
                 Phase = RequestPhase.AwaitingQuotes;
                 break;
             case QuoteReceived q:
-                _quoteAnswered.Add(q.Provider);
-                _quotes.Add(new QuoteLine(q.Provider, q.Gpus, q.Price, q.Start, q.ValidUntil));
+                (_quoteAnswered ??= []).Add(q.Provider);
+                (_quotes ??= []).Add(new QuoteLine(q.Provider, q.Gpus, q.Price, q.Start, q.ValidUntil));
                 break;
             case QuoteDeclined d:
-                _quoteAnswered.Add(d.Provider);
+                (_quoteAnswered ??= []).Add(d.Provider);
                 break;
             case QuoteWindowClosed:
                 QuotesClosed = true;
@@ -200,7 +207,7 @@ public sealed class RequestState
                 break;
             case AwardMade w:
                 AwardsMade++;
-                _pendingAwards.Add(new PendingAward(w.Award, w.Provider, w.Gpus, w.Price, w.Start, w.RespondBy));
+                (_pendingAwards ??= []).Add(new PendingAward(w.Award, w.Provider, w.Gpus, w.Price, w.Start, w.RespondBy));
                 if (FindQuote(w.Provider) is { } quote)
                 {
                     quote.Awarded += w.Gpus.Value;
@@ -218,7 +225,7 @@ public sealed class RequestState
                 }
 
                 Allocated += m.Gpus;
-                _allocations.Add(new Allocation(m.Provider, m.Gpus, m.Price, m.Start, m.Source, m.At));
+                (_allocations ??= []).Add(new Allocation(m.Provider, m.Gpus, m.Price, m.Start, m.Source, m.At));
                 break;
             case AllocationReleased r:
                 Allocated -= r.Gpus;
@@ -226,7 +233,9 @@ public sealed class RequestState
             case RequestClosed c:
                 Closed = c;
                 OpenOffer = null;
-                _pendingAwards.Clear();
+                _pendingAwards = null;
+                _quotes = null;
+                _quoteAnswered = null;
                 Phase = RequestPhase.Closed;
                 break;
             default:
@@ -236,7 +245,7 @@ public sealed class RequestState
 
     internal QuoteLine? FindQuote(ProviderId provider)
     {
-        foreach (var quote in _quotes)
+        foreach (var quote in Quotes)
         {
             if (quote.Provider == provider)
             {
@@ -249,7 +258,7 @@ public sealed class RequestState
 
     private void RemoveAward(int award)
     {
-        for (var i = 0; i < _pendingAwards.Count; i++)
+        for (var i = 0; _pendingAwards is not null && i < _pendingAwards.Count; i++)
         {
             if (_pendingAwards[i].Award == award)
             {

@@ -257,8 +257,7 @@ public sealed class BrokerProjection
         switch (e)
         {
             case OfferMade o:
-                _offers[o.Offer] = new OfferView(o.Offer, o.RequestId, o.Kind, o.Provider, o.Gpus, o.Price, o.PartialAllowed, o.At, o.RespondBy,
-                    request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open", null, null);
+                _offers[o.Offer] = new OfferView(o.Offer, o.RequestId, o.Kind, o.Provider, o.Gpus, o.Price, o.PartialAllowed, o.At, o.RespondBy, request, "open", null, null);
                 Items(o.RequestId).Offers.Add(o.Offer);
                 _openOffers++;
                 break;
@@ -279,8 +278,7 @@ public sealed class BrokerProjection
                         _openQuoteRequests--;
                     }
 
-                    _quoteRequests[(q.RequestId, provider)] = new QuoteRequestView(q.RequestId, provider, q.Gpus, q.Ceiling, q.At, q.Deadline,
-                        request.WorkloadClass, request.Accelerator, request.Regions, request.EarliestStart, request.DurationHours, "open");
+                    _quoteRequests[(q.RequestId, provider)] = new QuoteRequestView(q.RequestId, provider, q.Gpus, q.Ceiling, q.At, q.Deadline, request, "open");
                     Items(q.RequestId).Quotes.Add(provider);
                     _openQuoteRequests++;
                 }

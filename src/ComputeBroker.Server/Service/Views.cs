@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ComputeBroker.Contracts;
 using ComputeBroker.Domain;
 using ComputeBroker.Reporting;
@@ -81,6 +82,10 @@ public sealed record TimelineView(long Version, string Type, DateTimeOffset At, 
 public sealed record RequestDetailView(RequestView Request, IReadOnlyList<TimelineView> Timeline);
 
 /// <summary>An offer as a provider sees it, with the request's terms.</summary>
+/// <remarks>
+/// The terms are read from the request itself rather than copied: the broker keeps a view of every offer and quote request it
+/// ever made, so each holds a reference instead of five fields. What it was last in answers comes last in the JSON.
+/// </remarks>
 public sealed record OfferView(
     OfferId Id,
     RequestId RequestId,
@@ -91,16 +96,23 @@ public sealed record OfferView(
     bool PartialAllowed,
     DateTimeOffset OfferedAt,
     DateTimeOffset RespondBy,
-    string WorkloadClass,
-    string Accelerator,
-    IReadOnlyList<string> Regions,
-    DateTimeOffset EarliestStart,
-    int DurationHours,
-    string State,
-    GpuCount? AcceptedGpus,
-    string? Reason);
+    [property: JsonIgnore] CapacityRequest Request,
+    [property: JsonPropertyOrder(1)] string State,
+    [property: JsonPropertyOrder(1)] GpuCount? AcceptedGpus,
+    [property: JsonPropertyOrder(1)] string? Reason)
+{
+    public string WorkloadClass => Request.WorkloadClass;
 
-/// <summary>A quote request as a provider sees it.</summary>
+    public string Accelerator => Request.Accelerator;
+
+    public IReadOnlyList<string> Regions => Request.Regions;
+
+    public DateTimeOffset EarliestStart => Request.EarliestStart;
+
+    public int DurationHours => Request.DurationHours;
+}
+
+/// <summary>A quote request as a provider sees it, with the request's terms (read from the request, as for <see cref="OfferView"/>).</summary>
 public sealed record QuoteRequestView(
     RequestId RequestId,
     ProviderId Provider,
@@ -108,12 +120,19 @@ public sealed record QuoteRequestView(
     PricePerGpuHour Ceiling,
     DateTimeOffset RequestedAt,
     DateTimeOffset Deadline,
-    string WorkloadClass,
-    string Accelerator,
-    IReadOnlyList<string> Regions,
-    DateTimeOffset EarliestStart,
-    int DurationHours,
-    string State);
+    [property: JsonIgnore] CapacityRequest Request,
+    [property: JsonPropertyOrder(1)] string State)
+{
+    public string WorkloadClass => Request.WorkloadClass;
+
+    public string Accelerator => Request.Accelerator;
+
+    public IReadOnlyList<string> Regions => Request.Regions;
+
+    public DateTimeOffset EarliestStart => Request.EarliestStart;
+
+    public int DurationHours => Request.DurationHours;
+}
 
 /// <summary>An award waiting for (or given) the provider's reservation.</summary>
 public sealed record ReservationView(RequestId RequestId, int Award, ProviderId Provider, GpuCount Gpus, PricePerGpuHour Price, DateTimeOffset Start, DateTimeOffset RespondBy, string State);

@@ -11,19 +11,26 @@ namespace ComputeBroker.Storage.Postgres;
 /// An entry is used only when the append expects exactly its version, and is never trusted beyond that: if another writer
 /// (another replica) has appended since, the insert of the same next version breaks the unique (stream, version)
 /// constraint and the append is reported as the conflict it is, then the entry is dropped. Events are immutable, so a
-/// version's hash, once committed, never changes. Bounded: past <see cref="Capacity"/> streams it starts over, which
-/// costs one head query per stream written again. Thread-safe.
+/// version's hash, once committed, never changes.
+/// Bounded, in two generations: when the recent one holds <see cref="Capacity"/> streams it becomes the older and the one
+/// before is dropped, so a stream written within the last <see cref="Capacity"/> or so others is still known (a request's
+/// workflow writes its stream within seconds) and one untouched since costs one head query. Holding every stream ever
+/// written kept a few hundred bytes per request for good. Thread-safe.
 /// </remarks>
 internal sealed class StreamHeadCache
 {
-    public const int Capacity = 100_000;
+    public const int Capacity = 16_384;
 
-    private readonly ConcurrentDictionary<string, (long Version, string Hash)> _heads = new(StringComparer.Ordinal);
+    private volatile ConcurrentDictionary<string, (long Version, string Hash)> _recent = New();
+    private volatile ConcurrentDictionary<string, (long Version, string Hash)> _older = New();
 
     /// <summary>The hash of <paramref name="stream"/>'s event at <paramref name="version"/>, if that is the last this process committed.</summary>
     public bool TryGet(StreamId stream, long version, out string hash)
     {
-        if (_heads.TryGetValue(stream.Value, out var head) && head.Version == version)
+        // A stream in both generations has its later head in the recent one; an older head there is still the true hash of its
+        // version, so either may answer for the version it holds.
+        if ((_recent.TryGetValue(stream.Value, out var head) && head.Version == version)
+            || (_older.TryGetValue(stream.Value, out head) && head.Version == version))
         {
             hash = head.Hash;
             return true;
@@ -36,15 +43,17 @@ internal sealed class StreamHeadCache
     /// <summary>Records committed events: each stream's last one is its new head.</summary>
     public void Remember(IReadOnlyList<RecordedEvent> committed)
     {
-        if (_heads.Count + committed.Count > Capacity)
+        var recent = _recent;
+        if (recent.Count + committed.Count > Capacity)
         {
-            _heads.Clear();
+            _older = recent;
+            _recent = recent = New();
         }
 
         foreach (var e in committed)
         {
             // Two writers may finish in either order: keep the later version.
-            _heads.AddOrUpdate(e.Stream.Value, static (_, head) => head, static (_, old, head) => head.Version > old.Version ? head : old, (e.Version, e.Hash));
+            recent.AddOrUpdate(e.Stream.Value, static (_, head) => head, static (_, old, head) => head.Version > old.Version ? head : old, (e.Version, e.Hash));
         }
     }
 
@@ -53,10 +62,13 @@ internal sealed class StreamHeadCache
     {
         foreach (var append in appends)
         {
-            _heads.TryRemove(append.Stream.Value, out _);
+            _recent.TryRemove(append.Stream.Value, out _);
+            _older.TryRemove(append.Stream.Value, out _);
         }
     }
 
-    /// <summary>Streams whose heads are held.</summary>
-    public int Count => _heads.Count;
+    /// <summary>Streams whose heads are held, in both generations.</summary>
+    public int Count => _recent.Count + _older.Count;
+
+    private static ConcurrentDictionary<string, (long Version, string Hash)> New() => new(StringComparer.Ordinal);
 }

@@ -124,18 +124,35 @@ public sealed class MarketWorkflowTests
     [Fact]
     public void AnswerQuote_NoQuoteCoversTheRequest_SplitsAcrossProvidersCheapestFirst()
     {
-        var driver = Submitted();
-
-        driver.AnswerQuote(A.Azure, A.Quote(5, 9m), A.At(1));
-        driver.AnswerQuote(A.CoreWeave, A.Quote(5, 10m), A.At(1));
-        driver.AnswerQuote(A.Oracle, A.Quote(5, 11m), A.At(1));
-        driver.Reserve(1, A.Azure, confirmed: true, A.At(1.5));
-        driver.Reserve(2, A.CoreWeave, confirmed: true, A.At(1.5));
+        var driver = PlacedAcrossTwoOfThreeQuotes();
 
         Assert.Equal([(A.Azure, 5, 9m), (A.CoreWeave, 3, 10m)], Awards(driver));
         Assert.Equal([1, 2], driver.Log.OfType<AwardMade>().Select(a => a.Award));
         Assert.Equal(new RequestClosed(A.Request().Id, A.At(1.5), RequestOutcome.Placed, A.Gpus(8), A.Gpus(0), null), driver.Single<RequestClosed>());
         Assert.Equal([(A.Azure, 5), (A.CoreWeave, 3)], driver.State.Allocations.Select(a => (a.Provider, a.Gpus.Value)));
+    }
+
+    [Fact]
+    public void AClosedRequest_KeepsItsTermsAllocationsAndOutcome_NotTheQuotesThatDecidedThem()
+    {
+        var driver = PlacedAcrossTwoOfThreeQuotes();
+
+        Assert.True(driver.State.IsClosed);
+        Assert.Empty(driver.State.Quotes);
+        Assert.Empty(driver.State.PendingAwards);
+        Assert.False(driver.State.HasAnsweredQuote(A.Azure));
+        Assert.Equal(A.Request(), driver.State.Request);
+        Assert.Equal(3, driver.State.QuoteProviders.Count);
+        Assert.Equal([(A.Azure, 5), (A.CoreWeave, 3)], driver.State.Allocations.Select(a => (a.Provider, a.Gpus.Value)));
+        Assert.Equal(RequestOutcome.Placed, driver.State.Closed!.Outcome);
+
+        // A replay of the log folds to the same closed state, and a late answer is still told the request is closed.
+        var replayed = RequestState.Replay(driver.Log);
+        Assert.Empty(replayed.Quotes);
+        Assert.Equal(driver.State.Allocations, replayed.Allocations);
+        var late = driver.AnswerQuote(A.Oracle, A.Quote(5, 8m), A.At(1.6));
+        Assert.Equal(RejectionKind.Conflict, late.Rejection!.Kind);
+        Assert.Contains("already closed", late.Rejection.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -304,5 +321,17 @@ public sealed class MarketWorkflowTests
 
         Assert.Equal(RejectionKind.Conflict, late.Rejection!.Kind);
         Assert.Equal(count, driver.Log.Count);
+    }
+
+    /// <summary>Three quotes of 5 GPUs for 8: the two cheapest are awarded (5 and 3) and confirmed, and the request is placed.</summary>
+    private static EngineDriver PlacedAcrossTwoOfThreeQuotes()
+    {
+        var driver = Submitted();
+        driver.AnswerQuote(A.Azure, A.Quote(5, 9m), A.At(1));
+        driver.AnswerQuote(A.CoreWeave, A.Quote(5, 10m), A.At(1));
+        driver.AnswerQuote(A.Oracle, A.Quote(5, 11m), A.At(1));
+        driver.Reserve(1, A.Azure, confirmed: true, A.At(1.5));
+        driver.Reserve(2, A.CoreWeave, confirmed: true, A.At(1.5));
+        return driver;
     }
 }
