@@ -19,6 +19,8 @@ var concurrency = Arg("--concurrency", 32);
 // --pace N replaces the paced load (half the raw limit) by N workflows per second: for comparing runs whose raw limits differ.
 var pace = ArgText("--pace") is { } paceText ? double.Parse(paceText, CultureInfo.InvariantCulture) : (double?)null;
 var databases = (ArgText("--db") ?? "sqlite,postgres").Split(',', StringSplitOptions.RemoveEmptyEntries);
+// --gc-log: a line per garbage collection during each service measurement (generation, kind, cause, pause, bytes promoted).
+var gcLog = args.Contains("--gc-log") ? Console.Out : null;
 var rows = new List<LoadRow>();
 
 foreach (var db in databases)
@@ -37,10 +39,10 @@ foreach (var db in databases)
         Console.WriteLine($"[{db}] a lone commit: 1,000 single-row commits one at a time...");
         var alone = await RawCommits.MeasureAloneAsync(db, rawConnection, 1000);
         Console.WriteLine($"[{db}] service: {requests} request workflows at concurrency {concurrency}...");
-        var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency);
+        var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency, gcLog: gcLog);
         var paced = pace ?? raw.CommitsPerSecond / 2;
         Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s ({(pace is null ? "half the raw limit" : "--pace")})...");
-        var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced);
+        var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced, gcLog);
         rows.Add(new LoadRow(db, raw.CommitsPerSecond, service, paced, atHalf, alone));
     }
     finally

@@ -37,7 +37,8 @@ internal static class ServiceLoad
     /// <summary>Methods compiled in a warm-up round below which the JIT is taken as settled.</summary>
     private const int SettledJit = 25;
 
-    public static async Task<ServiceResult> MeasureAsync(string database, int requests, int concurrency, double? perSecond = null)
+    /// <param name="gcLog">Where to write a line per garbage collection during the measurement; none when null.</param>
+    public static async Task<ServiceResult> MeasureAsync(string database, int requests, int concurrency, double? perSecond = null, TextWriter? gcLog = null)
     {
         var adminKey = "cbk_00000000aa_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
         Environment.SetEnvironmentVariable("BROKER_ADMIN_KEY", adminKey);
@@ -86,7 +87,7 @@ internal static class ServiceLoad
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
             var databaseCpuBefore = PostgresCpu();
-            using var stalls = new Stalls();
+            var stalls = new Stalls(gcLog);
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
@@ -106,14 +107,16 @@ internal static class ServiceLoad
             var cpu = process.TotalProcessorTime - cpuBefore;
             var databaseCpu = PostgresCpu() - databaseCpuBefore;
             var commitMilliseconds = stalls.CommitMilliseconds();
+            var longestPause = stalls.LongestPause;
+            stalls.Dispose();
             var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
             var commits = broker.Commits;
             Array.Sort(latencies);
             var head = await broker.Store.HeadAsync(CancellationToken.None);
 
-            // What the broker keeps per workflow once the measurement is over: the heap after a full collection, less what it
-            // held before the first request, over every workflow it has run.
+            // What the broker keeps per workflow once the measurement is over (and its pauses counted): the heap after a full
+            // collection, less what it held before the first request, over every workflow it has run.
             var kept = (GC.GetTotalMemory(forceFullCollection: true) - heldAtStart) / (warmed + requests);
             return new ServiceResult(
                 requests,
@@ -132,7 +135,7 @@ internal static class ServiceLoad
                 RawCommits.Percentile(commitMilliseconds, 0.50),
                 RawCommits.Percentile(commitMilliseconds, 0.99),
                 TimeSpan.FromMilliseconds(commitMilliseconds.DefaultIfEmpty(0).Max()),
-                stalls.LongestPause,
+                longestPause,
                 kept,
                 warmed,
                 jitMethods,
