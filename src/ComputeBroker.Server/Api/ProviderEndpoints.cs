@@ -176,12 +176,12 @@ public static class ProviderEndpoints
 
         var result = await broker.AnswerReservationAsync(new RequestId(requestId), award, new ProviderId(OwnProvider(http)!), confirmed, reason, ct);
         return result.Ok
-            ? Results.Ok(broker.Projection.Reservations(r => r.RequestId.Value == requestId && r.Award == award).FirstOrDefault())
+            ? Results.Ok(broker.Projection.Reservation(new RequestId(requestId), award))
             : Problems.FromBody(result.Rejection!);
     }
 
     private static QuoteRequestView? QuoteOf(BrokerService broker, string requestId, ProviderId provider) =>
-        broker.Projection.QuoteRequests(q => q.RequestId.Value == requestId && q.Provider == provider).FirstOrDefault();
+        broker.Projection.QuoteRequest(new RequestId(requestId), provider);
 
     /// <summary>The checks every provider answer without terms shares: a provider key, and a body with at most a reason.</summary>
     private static async Task<(string? Reason, IResult? Problem)> ProviderReasonAsync(HttpContext http, CancellationToken ct)

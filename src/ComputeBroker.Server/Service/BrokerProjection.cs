@@ -145,7 +145,7 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _offers.GetValueOrDefault(id);
+            return _offers.TryGetValue(id, out var offer) ? offer : null;
         }
     }
 
@@ -162,6 +162,22 @@ public sealed class BrokerProjection
         lock (_gate)
         {
             return _reservations.Values.Where(filter).OrderBy(r => r.RespondBy).ToArray();
+        }
+    }
+
+    public ReservationView? Reservation(RequestId request, int award)
+    {
+        lock (_gate)
+        {
+            return _reservations.TryGetValue((request, award), out var reservation) ? reservation : null;
+        }
+    }
+
+    public QuoteRequestView? QuoteRequest(RequestId request, ProviderId provider)
+    {
+        lock (_gate)
+        {
+            return _quoteRequests.TryGetValue((request, provider), out var quote) ? quote : null;
         }
     }
 

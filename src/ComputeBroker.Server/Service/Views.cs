@@ -83,10 +83,12 @@ public sealed record RequestDetailView(RequestView Request, IReadOnlyList<Timeli
 
 /// <summary>An offer as a provider sees it, with the request's terms.</summary>
 /// <remarks>
-/// The terms are read from the request itself rather than copied: the broker keeps a view of every offer and quote request it
-/// ever made, so each holds a reference instead of five fields. What it was last in answers comes last in the JSON.
+/// The broker keeps a view of every offer, quote request and reservation it ever made, so these views are values stored in
+/// the projection's tables rather than objects of their own (the garbage collector copies every object a request leaves
+/// behind, and a collection stops every thread), and the terms are read from the request itself instead of copied.
+/// What it was last in answers comes last in the JSON.
 /// </remarks>
-public sealed record OfferView(
+public readonly record struct OfferView(
     OfferId Id,
     RequestId RequestId,
     OfferKind Kind,
@@ -113,7 +115,7 @@ public sealed record OfferView(
 }
 
 /// <summary>A quote request as a provider sees it, with the request's terms (read from the request, as for <see cref="OfferView"/>).</summary>
-public sealed record QuoteRequestView(
+public readonly record struct QuoteRequestView(
     RequestId RequestId,
     ProviderId Provider,
     GpuCount Gpus,
@@ -134,8 +136,8 @@ public sealed record QuoteRequestView(
     public int DurationHours => Request.DurationHours;
 }
 
-/// <summary>An award waiting for (or given) the provider's reservation.</summary>
-public sealed record ReservationView(RequestId RequestId, int Award, ProviderId Provider, GpuCount Gpus, PricePerGpuHour Price, DateTimeOffset Start, DateTimeOffset RespondBy, string State);
+/// <summary>An award waiting for (or given) the provider's reservation (a value, as <see cref="OfferView"/>).</summary>
+public readonly record struct ReservationView(RequestId RequestId, int Award, ProviderId Provider, GpuCount Gpus, PricePerGpuHour Price, DateTimeOffset Start, DateTimeOffset RespondBy, string State);
 
 /// <summary>The overview: requests by state, GPUs per provider, the holder's share, time to capacity.</summary>
 public sealed record OverviewView(
