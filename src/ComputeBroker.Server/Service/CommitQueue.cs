@@ -233,12 +233,19 @@ public sealed class CommitQueue : IAsyncDisposable
         }
         finally
         {
-            // The store returns the events in the order they were given: each caller's are the next slice.
+            // The store returns the events in the order they were given: each caller's are the next slice (a view over the
+            // group's array, not a copy, when the store gives an array).
+            var all = events as RecordedEvent[] ?? events.ToArray();
             var offset = 0;
             foreach (var pending in members)
             {
-                var count = pending.Appends.Sum(a => a.Events.Count);
-                pending.Done.TrySetResult(AppendResult.Committed(events.Skip(offset).Take(count).ToArray()));
+                var count = 0;
+                foreach (var append in pending.Appends)
+                {
+                    count += append.Events.Count;
+                }
+
+                pending.Done.TrySetResult(AppendResult.Committed(new ArraySegment<RecordedEvent>(all, offset, count)));
                 offset += count;
             }
         }

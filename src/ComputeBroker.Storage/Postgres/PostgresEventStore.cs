@@ -272,13 +272,22 @@ public sealed class PostgresEventStore : IEventStore
             RETURNING stream_id, version, position AS appended_position
             """);
         batch.BatchCommands.Add(insert);
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Stream.Value).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = events.Select(e => e.Version).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Type).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Json).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
-        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = events.Select(e => e.RecordedAt).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.PrevHash).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Hash).ToArray() });
+        var n = events.Count;
+        var (streams, versions, types, json, recordedAt, prevHashes, hashes) =
+            (new string[n], new long[n], new string[n], new string[n], new DateTimeOffset[n], new string[n], new string[n]);
+        for (var i = 0; i < n; i++)
+        {
+            var e = events[i];
+            (streams[i], versions[i], types[i], json[i], recordedAt[i], prevHashes[i], hashes[i]) = (e.Stream.Value, e.Version, e.Type, e.Json, e.RecordedAt, e.PrevHash, e.Hash);
+        }
+
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = json, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = recordedAt });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = prevHashes });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
 
         // The commit rides in the same round trip: between the insert and the commit the lock is not held waiting on this
         // process to be scheduled and send it.
@@ -303,7 +312,13 @@ public sealed class PostgresEventStore : IEventStore
             while (await reader.NextResultAsync(CancellationToken.None));
         }
 
-        return events.Select(e => e with { Position = positions[(e.Stream.Value, e.Version)] }).ToArray();
+        var committed = new RecordedEvent[n];
+        for (var i = 0; i < n; i++)
+        {
+            committed[i] = events[i] with { Position = positions[(streams[i], versions[i])] };
+        }
+
+        return committed;
     }
 
     /// <summary>A stream's head as <see cref="ReadHeadsAsync"/> gave it; (-1, genesis) for a stream with no events.</summary>
