@@ -39,16 +39,27 @@ public static class ProviderEndpoints
             prices = p.Prices.Select(x => new { accelerator = x.Accelerator, region = x.Region, price = x.Price }),
         }));
 
-    private static IResult Offers(HttpContext http, BrokerService broker, string? state, string? provider)
+    private static IResult Offers(HttpContext http, BrokerService broker, string? state, string? provider, string? limit)
     {
         if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
         {
             return forbidden;
         }
 
+        if (!TryLimit(limit, out var count))
+        {
+            return LimitProblem();
+        }
+
         var own = OwnProvider(http) ?? provider;
         state ??= "open";
-        return Results.Ok(broker.Projection.Offers(o => (own is null || o.Provider.Value == own) && (state == "all" || o.State == state)));
+        if (state == "answered")
+        {
+            // The history: every offer no longer open, the last made first, read back only as far as the page needs.
+            return Results.Ok(broker.Projection.LatestOffers(o => (own is null || o.Provider.Value == own) && o.State != "open", count ?? int.MaxValue));
+        }
+
+        return Results.Ok(Take(broker.Projection.Offers(o => (own is null || o.Provider.Value == own) && (state == "all" || o.State == state), openOnly: state == "open"), count));
     }
 
     private static async Task<IResult> Accept(HttpContext http, BrokerService broker, string id, CancellationToken ct)
@@ -90,16 +101,21 @@ public static class ProviderEndpoints
         return result.Ok ? Results.Ok(broker.Projection.Offer(new OfferId(id))) : Problems.FromBody(result.Rejection!);
     }
 
-    private static IResult QuoteRequests(HttpContext http, BrokerService broker, string? state, string? provider)
+    private static IResult QuoteRequests(HttpContext http, BrokerService broker, string? state, string? provider, string? limit)
     {
         if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
         {
             return forbidden;
         }
 
+        if (!TryLimit(limit, out var count))
+        {
+            return LimitProblem();
+        }
+
         var own = OwnProvider(http) ?? provider;
         state ??= "open";
-        return Results.Ok(broker.Projection.QuoteRequests(q => (own is null || q.Provider.Value == own) && (state == "all" || q.State == state)));
+        return Results.Ok(Take(broker.Projection.QuoteRequests(q => (own is null || q.Provider.Value == own) && (state == "all" || q.State == state), openOnly: state == "open"), count));
     }
 
     private static async Task<IResult> Quote(HttpContext http, BrokerService broker, string requestId, CancellationToken ct)
@@ -148,17 +164,49 @@ public static class ProviderEndpoints
         return result.Ok ? Results.Ok(QuoteOf(broker, requestId, provider)) : Problems.FromBody(result.Rejection!);
     }
 
-    private static IResult Reservations(HttpContext http, BrokerService broker, string? state)
+    private static IResult Reservations(HttpContext http, BrokerService broker, string? state, string? limit)
     {
         if (http.Allow(RoleKind.Admin, RoleKind.Auditor, RoleKind.Provider) is { } forbidden)
         {
             return forbidden;
         }
 
+        if (!TryLimit(limit, out var count))
+        {
+            return LimitProblem();
+        }
+
         var own = OwnProvider(http);
         state ??= "open";
-        return Results.Ok(broker.Projection.Reservations(r => (own is null || r.Provider.Value == own) && (state == "all" || r.State == state)));
+        return Results.Ok(Take(broker.Projection.Reservations(r => (own is null || r.Provider.Value == own) && (state == "all" || r.State == state), openOnly: state == "open"), count));
     }
+
+    /// <summary>The optional <c>limit</c> of a list: none, or a whole number from 1 to <see cref="MaxLimit"/>; false for anything else.</summary>
+    private static bool TryLimit(string? text, out int? limit)
+    {
+        limit = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit)
+        {
+            limit = n;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static IResult LimitProblem() =>
+        Problems.Invalid($"limit: give how many items to list, between 1 and {MaxLimit}", [new FieldError("limit", $"must be between 1 and {MaxLimit}")]);
+
+    private static IReadOnlyList<T> Take<T>(IReadOnlyList<T> items, int? count) =>
+        count is { } n && n < items.Count ? items.Take(n).ToArray() : items;
+
+    private const int MaxLimit = 1000;
+
 
     private static Task<IResult> Confirm(HttpContext http, BrokerService broker, string requestId, int award, CancellationToken ct) =>
         AnswerReservation(http, broker, requestId, award, true, ct);

@@ -19,6 +19,7 @@ public sealed class BrokerProjection
     private readonly Dictionary<RequestId, RequestState> _requests = [];
     private readonly List<RequestId> _order = [];
     private readonly Dictionary<OfferId, OfferView> _offers = [];
+    private readonly List<OfferId> _offerOrder = [];
     private readonly Dictionary<(RequestId, ProviderId), QuoteRequestView> _quoteRequests = [];
     private readonly Dictionary<(RequestId, int), ReservationView> _reservations = [];
     private readonly Dictionary<string, LedgerState> _ledgers = new(StringComparer.Ordinal);
@@ -133,11 +134,32 @@ public sealed class BrokerProjection
         }
     }
 
-    public IReadOnlyList<OfferView> Offers(Func<OfferView, bool> filter)
+    /// <summary>Offers, soonest respond-by first. <paramref name="openOnly"/> reads only the open requests' offers, not the whole history.</summary>
+    public IReadOnlyList<OfferView> Offers(Func<OfferView, bool> filter, bool openOnly = false)
     {
         lock (_gate)
         {
-            return _offers.Values.Where(filter).OrderBy(o => o.RespondBy).ThenBy(o => o.Id.Value, StringComparer.Ordinal).ToArray();
+            var candidates = openOnly ? _openItems.Values.SelectMany(i => i.Offers).Select(id => _offers[id]).Where(o => o.State == "open") : _offers.Values;
+            return candidates.Where(filter).OrderBy(o => o.RespondBy).ThenBy(o => o.Id.Value, StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    /// <summary>At most <paramref name="limit"/> offers, the last made first, reading back from the newest only as far as it needs.</summary>
+    public IReadOnlyList<OfferView> LatestOffers(Func<OfferView, bool> filter, int limit)
+    {
+        lock (_gate)
+        {
+            var items = new List<OfferView>(Math.Min(limit, _offerOrder.Count));
+            for (var i = _offerOrder.Count - 1; i >= 0 && items.Count < limit; i--)
+            {
+                var offer = _offers[_offerOrder[i]];
+                if (filter(offer))
+                {
+                    items.Add(offer);
+                }
+            }
+
+            return items;
         }
     }
 
@@ -149,19 +171,27 @@ public sealed class BrokerProjection
         }
     }
 
-    public IReadOnlyList<QuoteRequestView> QuoteRequests(Func<QuoteRequestView, bool> filter)
+    /// <summary>Quote requests, soonest deadline first; <paramref name="openOnly"/> as for <see cref="Offers"/>.</summary>
+    public IReadOnlyList<QuoteRequestView> QuoteRequests(Func<QuoteRequestView, bool> filter, bool openOnly = false)
     {
         lock (_gate)
         {
-            return _quoteRequests.Values.Where(filter).OrderBy(q => q.Deadline).ToArray();
+            var candidates = openOnly
+                ? _openItems.SelectMany(p => p.Value.Quotes.Distinct().Select(provider => _quoteRequests[(p.Key, provider)])).Where(q => q.State == "open")
+                : _quoteRequests.Values;
+            return candidates.Where(filter).OrderBy(q => q.Deadline).ToArray();
         }
     }
 
-    public IReadOnlyList<ReservationView> Reservations(Func<ReservationView, bool> filter)
+    /// <summary>Reservations, soonest respond-by first; <paramref name="openOnly"/> as for <see cref="Offers"/>.</summary>
+    public IReadOnlyList<ReservationView> Reservations(Func<ReservationView, bool> filter, bool openOnly = false)
     {
         lock (_gate)
         {
-            return _reservations.Values.Where(filter).OrderBy(r => r.RespondBy).ToArray();
+            var candidates = openOnly
+                ? _openItems.SelectMany(p => p.Value.Awards.Select(award => _reservations[(p.Key, award)])).Where(r => r.State == "open")
+                : _reservations.Values;
+            return candidates.Where(filter).OrderBy(r => r.RespondBy).ToArray();
         }
     }
 
@@ -274,6 +304,7 @@ public sealed class BrokerProjection
         {
             case OfferMade o:
                 _offers[o.Offer] = new OfferView(o.Offer, o.RequestId, o.Kind, o.Provider, o.Gpus, o.Price, o.PartialAllowed, o.At, o.RespondBy, request, "open", null, null);
+                _offerOrder.Add(o.Offer);
                 Items(o.RequestId).Offers.Add(o.Offer);
                 _openOffers++;
                 break;

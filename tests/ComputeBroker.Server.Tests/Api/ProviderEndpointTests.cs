@@ -126,6 +126,40 @@ public sealed class ProviderEndpointTests(ApiBroker broker) : IClassFixture<ApiB
     }
 
     [Fact]
+    public async Task Offers_Answered_AreTheLastMadeFirst_CutToTheLimit_WithoutTheOpenOnes()
+    {
+        var (_, first) = await broker.OpenOfferAsync();
+        var (_, second) = await broker.OpenOfferAsync();
+        var (_, third) = await broker.OpenOfferAsync();
+        var (_, stillOpen) = await broker.OpenOfferAsync();
+        foreach (var offer in new[] { third, first, second })
+        {
+            await broker.Azure.PostJsonAsync($"/v1/offers/{offer}/decline", new { reason = "full" }).ExpectAsync(HttpStatusCode.OK);
+        }
+
+        var answered = await broker.Azure.GetAsync("/v1/offers?state=answered&limit=2").ExpectAsync(HttpStatusCode.OK);
+        var open = await broker.Azure.GetAsync("/v1/offers").ExpectAsync(HttpStatusCode.OK);
+        var openCut = await broker.Azure.GetAsync("/v1/offers?limit=1").ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal([third, second], answered.Items().Select(o => o.Str("id")));
+        Assert.All(answered.Items(), o => Assert.Equal("declined", o.Str("state")));
+        Assert.Contains(open.Items(), o => o.Str("id") == stillOpen);
+        Assert.DoesNotContain(open.Items(), o => o.Str("id") == first || o.Str("id") == second || o.Str("id") == third);
+        Assert.Equal([open.Items().First().Str("id")], openCut.Items().Select(o => o.Str("id")));
+    }
+
+    [Theory]
+    [InlineData("/v1/offers?limit=0")]
+    [InlineData("/v1/offers?state=answered&limit=1001")]
+    [InlineData("/v1/quote-requests?limit=ten")]
+    [InlineData("/v1/reservations?limit=-1")]
+    [InlineData("/v1/reservations?limit=2.5")]
+    public async Task Lists_WithABadLimit_Are400Problem_NamingLimit(string path)
+    {
+        await broker.Azure.GetAsync(path).ExpectProblemAsync(HttpStatusCode.BadRequest, "limit");
+    }
+
+    [Fact]
     public async Task Offers_ListedByAProvider_AreOnlyItsOwn_WhateverTheFilterSays()
     {
         await broker.OpenOfferAsync();
@@ -252,5 +286,31 @@ public sealed class ProviderEndpointTests(ApiBroker broker) : IClassFixture<ApiB
         Assert.Contains(forOracle.Items(), r => r.Str("requestId") == request && r.Int("award") == award && r.Str("state") == "open");
         Assert.All(forOracle.Items(), r => Assert.Equal("oracle", r.Str("provider")));
         Assert.Empty(forAzure.Items());
+    }
+
+    [Fact]
+    public async Task OpenLists_ReadFromTheOpenRequests_ListExactlyTheOpenItemsOfTheWholeHistory()
+    {
+        // Some of every kind open, some answered, some withdrawn by a cancel; the open lists (read from the open requests)
+        // must be the whole history's open items, in the same order.
+        var (confirmedRequest, confirmedAward) = await broker.OpenReservationAsync();
+        await broker.Oracle.PostJsonAsync($"/v1/reservations/{confirmedRequest}/{confirmedAward}/confirm", new { }).ExpectAsync(HttpStatusCode.OK);
+        await broker.OpenReservationAsync();
+        var (cancelled, _) = await broker.OpenOfferAsync();
+        await broker.Admin.PostAsync($"/v1/requests/{cancelled}/cancel", null).ExpectAsync(HttpStatusCode.OK);
+        var (_, declined) = await broker.OpenOfferAsync();
+        await broker.Azure.PostJsonAsync($"/v1/offers/{declined}/decline", new { }).ExpectAsync(HttpStatusCode.OK);
+        await broker.OpenOfferAsync();
+
+        foreach (var list in new[] { "/v1/offers", "/v1/quote-requests", "/v1/reservations" })
+        {
+            var open = await broker.Admin.GetAsync(list).ExpectAsync(HttpStatusCode.OK);
+            var all = await broker.Admin.GetAsync($"{list}?state=all").ExpectAsync(HttpStatusCode.OK);
+
+            var expected = all.Items().Where(i => i.Str("state") == "open").Select(i => i.GetRawText()).ToArray();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, open.Items().Select(i => i.GetRawText()));
+            Assert.Contains(all.Items(), i => i.Str("state") != "open");
+        }
     }
 }

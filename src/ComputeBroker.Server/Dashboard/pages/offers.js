@@ -11,6 +11,8 @@ export function mount(main, ctx) {
 }
 
 const PAGE = 12;
+/** Answered offers shown under "Answered recently". */
+const HISTORY = 15;
 
 /** A "Show more" button for a list cut to its first `shown` items; it grows the cut and re-renders. */
 function moreButton(label, onMore) {
@@ -65,8 +67,9 @@ function inbox(main, ctx) {
   let lastSummary = '';
 
   async function refresh() {
-    const [offers, quotes, reservations, all] = await Promise.all([
-      api('/v1/offers'), api('/v1/quote-requests'), api('/v1/reservations'), api(`/v1/offers${query({ state: 'all' })}`),
+    // The answered offers come from the server newest first and cut to a few, however long the history.
+    const [offers, quotes, reservations, answered] = await Promise.all([
+      api('/v1/offers'), api('/v1/quote-requests'), api('/v1/reservations'), api(`/v1/offers${query({ state: 'answered', limit: HISTORY })}`),
     ]);
     // Soonest deadline first (the API's order); a page at a time so a busy inbox stays usable.
     syncList(offerList, offers.slice(0, shown.offers), (o) => o.id, (o) => offerCard(o, ctx));
@@ -83,7 +86,6 @@ function inbox(main, ctx) {
     empty.reservations.hidden = reservations.length > 0;
     const text = `${offers.length} open offers, ${quotes.length} quote requests, ${reservations.length} reservations waiting.`;
     if (text !== lastSummary) { summary.textContent = text; lastSummary = text; }
-    const answered = all.filter((o) => o.state !== 'open').sort((a, b) => b.offeredAt.localeCompare(a.offeredAt)).slice(0, 15);
     noHistory.hidden = answered.length > 0;
     syncRows(history, answered, (o) => o.id, (o) => h('tr', null,
       h('td', null, o.id), h('td', null, o.requestId), h('td', null, o.kind), h('td', { class: 'num' }, fmtInt(o.gpus)),
