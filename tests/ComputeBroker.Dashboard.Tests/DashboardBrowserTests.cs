@@ -133,6 +133,12 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, ITestOutputH
         await Expect(card).ToHaveCountAsync(0, new() { Timeout = 10_000 });
         await azure.ScreenshotAsync(fixture, "09-provider-after-accepting-part", output);
 
+        // "Answered recently" lists a few answered offers (the server cuts the history), none of them open.
+        var history = page.Locator("#history-h + table tbody tr");
+        await Expect(history.First).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        Assert.InRange(await history.CountAsync(), 1, 15);
+        Assert.DoesNotContain("open", await history.Locator("td:nth-child(5)").AllInnerTextsAsync());
+
         var answered = (await fixture.Broker.GetAsync(fixture.Broker.AdminKey, "/v1/offers?provider=azure&state=all")).EnumerateArray().Single(o => o.Str("id") == offerId);
         Assert.Equal("accepted", answered.Str("state"));
         Assert.Equal(part, answered.Int("acceptedGpus"));
