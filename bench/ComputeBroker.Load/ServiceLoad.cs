@@ -87,7 +87,7 @@ internal static class ServiceLoad
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
             var databaseCpuBefore = PostgresCpu();
-            var stalls = new Stalls(gcLog);
+            using var stalls = new Stalls(gcLog);
             var bytesBefore = GC.GetTotalAllocatedBytes(precise: false);
             var pauseBefore = GC.GetTotalPauseDuration();
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
@@ -108,7 +108,7 @@ internal static class ServiceLoad
             var databaseCpu = PostgresCpu() - databaseCpuBefore;
             var commitMilliseconds = stalls.CommitMilliseconds();
             var longestPause = stalls.LongestPause;
-            stalls.Dispose();
+            stalls.Dispose(); // before the full collection below, which is not one of the measurement's pauses
             var bytes = GC.GetTotalAllocatedBytes(precise: false) - bytesBefore;
             var pause = GC.GetTotalPauseDuration() - pauseBefore;
             var commits = broker.Commits;

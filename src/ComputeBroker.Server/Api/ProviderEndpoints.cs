@@ -207,7 +207,6 @@ public static class ProviderEndpoints
 
     private const int MaxLimit = 1000;
 
-
     private static Task<IResult> Confirm(HttpContext http, BrokerService broker, string requestId, int award, CancellationToken ct) =>
         AnswerReservation(http, broker, requestId, award, true, ct);
 

@@ -272,13 +272,25 @@ public sealed class PostgresEventStore : IEventStore
             RETURNING stream_id, version, position AS appended_position
             """);
         batch.BatchCommands.Add(insert);
+        // One array per column, filled in one pass over the events.
         var n = events.Count;
-        var (streams, versions, types, json, recordedAt, prevHashes, hashes) =
-            (new string[n], new long[n], new string[n], new string[n], new DateTimeOffset[n], new string[n], new string[n]);
+        var streams = new string[n];
+        var versions = new long[n];
+        var types = new string[n];
+        var json = new string[n];
+        var recordedAt = new DateTimeOffset[n];
+        var prevHashes = new string[n];
+        var hashes = new string[n];
         for (var i = 0; i < n; i++)
         {
             var e = events[i];
-            (streams[i], versions[i], types[i], json[i], recordedAt[i], prevHashes[i], hashes[i]) = (e.Stream.Value, e.Version, e.Type, e.Json, e.RecordedAt, e.PrevHash, e.Hash);
+            streams[i] = e.Stream.Value;
+            versions[i] = e.Version;
+            types[i] = e.Type;
+            json[i] = e.Json;
+            recordedAt[i] = e.RecordedAt;
+            prevHashes[i] = e.PrevHash;
+            hashes[i] = e.Hash;
         }
 
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
