@@ -34,6 +34,11 @@ public sealed class BrokerProjection
     private SourcingSummaryBuilder _summary = new();
     private SourcingSummary? _summaryCache;
 
+    // Placement series already built, by what they were asked for, with the placements version they were built at: the
+    // dashboard's overview asks every two seconds, per viewer, and building one reads every request.
+    private readonly Dictionary<(string? Customer, PlacementBucket? Bucket, int Limit), (long Version, PlacementSeries Series)> _placementSeries = [];
+    private long _placementsVersion;
+
     public long Position { get; private set; }
 
     public ContractBook Book { get; private set; } = ContractBook.Empty;
@@ -222,11 +227,27 @@ public sealed class BrokerProjection
     }
 
     /// <summary>GPUs placed per provider over time, for the requests of <paramref name="customer"/> (all when null).</summary>
+    /// <remarks>
+    /// Built again only when what it reads has changed since (an allocation, a cancellation, a request's clauses): until then
+    /// every caller asking the same gets the series already built.
+    /// </remarks>
     public PlacementSeries Placements(string? customer, PlacementBucket? bucket, int limit)
     {
         lock (_gate)
         {
-            return PlacementSeries.Build(_requests.Values.Where(s => customer is null || s.Request!.Customer == customer), bucket, limit);
+            if (_placementSeries.TryGetValue((customer, bucket, limit), out var built) && built.Version == _placementsVersion)
+            {
+                return built.Series;
+            }
+
+            if (_placementSeries.Count >= MaxPlacementSeries)
+            {
+                _placementSeries.Clear();
+            }
+
+            var series = PlacementSeries.Build(_requests.Values.Where(s => customer is null || s.Request!.Customer == customer), bucket, limit);
+            _placementSeries[(customer, bucket, limit)] = (_placementsVersion, series);
+            return series;
         }
     }
 
@@ -295,6 +316,12 @@ public sealed class BrokerProjection
             }
 
             _byState[after] = _byState.GetValueOrDefault(after) + 1;
+        }
+
+        if (e is AllocationMade or ClausesResolved or RequestClosed { Outcome: RequestOutcome.Cancelled })
+        {
+            // What a placement series reads (PlacementSeries.Build): allocations, the holder, and which requests were cancelled.
+            _placementsVersion++;
         }
 
         Waivers.Apply(e);
@@ -457,6 +484,9 @@ public sealed class BrokerProjection
     }
 
     /// <summary>Opaque page cursors: a position in the submission order.</summary>
+    /// <summary>Placement series kept at most (customers × buckets × limits asked); past it they are built afresh.</summary>
+    private const int MaxPlacementSeries = 64;
+
     private static class Cursor
     {
         public static string Encode(int index) => Convert.ToBase64String(BitConverter.GetBytes(index));

@@ -313,4 +313,27 @@ public sealed class ProviderEndpointTests(ApiBroker broker) : IClassFixture<ApiB
             Assert.Contains(all.Items(), i => i.Str("state") != "open");
         }
     }
+
+    [Fact]
+    public async Task PlacementStats_FollowEveryAllocationAndCancellation_BetweenTwoReads()
+    {
+        // The series is built once per change and served as built until the next: each read must still see every change.
+        async Task<long> AzureGpus()
+        {
+            var stats = await broker.Admin.GetAsync("/v1/stats/placements?bucket=day").ExpectAsync(HttpStatusCode.OK);
+            return stats.GetProperty("totals").TryGetProperty("azure", out var gpus) ? gpus.GetInt64() : 0;
+        }
+
+        var before = await AzureGpus();
+        Assert.Equal(before, await AzureGpus());
+        var (request, offer) = await broker.OpenOfferAsync();
+        await broker.Azure.PostJsonAsync($"/v1/offers/{offer}/accept", new { gpus = 256 }).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(before + 256, await AzureGpus());
+        Assert.Equal(before + 256, await AzureGpus());
+
+        await broker.Admin.PostAsync($"/v1/requests/{request}/cancel", null).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(before, await AzureGpus());
+    }
 }
