@@ -146,7 +146,8 @@ public static class RequestEndpoints
                      && (state is null || r.State == state)
                      && (provider is null || r.Allocations.Any(a => a.Provider.Value == provider)),
                 cursor,
-                pageSize);
+                pageSize,
+                customer);
             return Results.Ok(page);
         }
         catch (InvalidCursorException ex)

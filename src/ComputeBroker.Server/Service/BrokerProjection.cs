@@ -18,6 +18,7 @@ public sealed class BrokerProjection
     private readonly Lock _gate = new();
     private readonly Dictionary<RequestId, RequestState> _requests = [];
     private readonly List<RequestId> _order = [];
+    private readonly Dictionary<string, List<int>> _orderByCustomer = new(StringComparer.Ordinal);
     private readonly Dictionary<OfferId, OfferView> _offers = [];
     private readonly List<OfferId> _offerOrder = [];
     private readonly Dictionary<(RequestId, ProviderId), QuoteRequestView> _quoteRequests = [];
@@ -94,25 +95,60 @@ public sealed class BrokerProjection
         }
     }
 
-    /// <summary>Requests newest first, filtered, one page after the cursor.</summary>
-    public Page<RequestView> Requests(Func<RequestView, bool> filter, string? cursor, int limit)
+    /// <summary>
+    /// Requests newest first, filtered, one page after the cursor. With <paramref name="customer"/>, only that customer's requests
+    /// are read (from their own index), so a customer's page costs the same however many requests others have made.
+    /// </summary>
+    public Page<RequestView> Requests(Func<RequestView, bool> filter, string? cursor, int limit, string? customer = null)
     {
         lock (_gate)
         {
-            var start = Cursor.Decode(cursor) ?? _order.Count;
-            var items = new List<RequestView>(limit);
-            var i = Math.Min(start, _order.Count) - 1;
-            for (; i >= 0 && items.Count < limit; i--)
+            var start = Math.Min(Cursor.Decode(cursor) ?? _order.Count, _order.Count);
+
+            // Positions in the log's order of the requests to read, newest first, below the cursor's: every request, or the
+            // customer's alone.
+            IReadOnlyList<int>? own = null;
+            var k = start - 1;
+            if (customer is not null)
             {
-                var view = RequestView.From(_requests[_order[i]]);
+                own = _orderByCustomer.TryGetValue(customer, out var positions) ? positions : [];
+                var below = BinarySearch(own, start);
+                k = below - 1;
+            }
+
+            var items = new List<RequestView>(limit);
+            for (; k >= 0 && items.Count < limit; k--)
+            {
+                var view = RequestView.From(_requests[_order[own is null ? k : own[k]]]);
                 if (filter(view))
                 {
                     items.Add(view);
                 }
             }
 
-            return new Page<RequestView>(items, i >= 0 ? Cursor.Encode(i + 1) : null);
+            // The cursor is the position of the last request read: the next page reads the ones below it, whoever asks.
+            return new Page<RequestView>(items, k >= 0 ? Cursor.Encode(own is null ? k + 1 : own[k + 1]) : null);
         }
+    }
+
+    /// <summary>How many of the ascending <paramref name="positions"/> are below <paramref name="start"/>.</summary>
+    private static int BinarySearch(IReadOnlyList<int> positions, int start)
+    {
+        var (low, high) = (0, positions.Count);
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (positions[middle] < start)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
     }
 
     /// <summary>Every allocation still held (cancelled requests gave theirs back), with its request.</summary>
@@ -303,6 +339,17 @@ public sealed class BrokerProjection
         {
             _requests[e.RequestId] = state = new RequestState();
             _order.Add(e.RequestId);
+        }
+
+        if (e is RequestSubmitted submitted)
+        {
+            // A request's first event: its position in the log's order is the last one taken.
+            if (!_orderByCustomer.TryGetValue(submitted.Request.Customer, out var positions))
+            {
+                _orderByCustomer[submitted.Request.Customer] = positions = [];
+            }
+
+            positions.Add(_order.Count - 1);
         }
 
         var before = state.Request is null ? null : RequestView.StateOf(state);

@@ -148,6 +148,28 @@ public sealed class RequestEndpointTests(ApiBroker broker) : IClassFixture<ApiBr
         Assert.Equal(ids.AsEnumerable().Reverse(), seen);
     }
 
+    [Fact]
+    public async Task List_ForOneCustomer_PagesItsOwnRequestsAmongOthers_AndItsCursorsHoldForTheWholeList()
+    {
+        var (a, b) = ($"ca{Guid.NewGuid():N}"[..14], $"cb{Guid.NewGuid():N}"[..14]);
+        var ids = new List<(string Customer, string Id)>();
+        foreach (var customer in new[] { a, b, a, b, a, b })
+        {
+            ids.Add((customer, (await broker.SubmitAsync(customer: customer)).Str("id")));
+        }
+
+        var first = await broker.Admin.GetAsync($"/v1/requests?customer={a}&limit=2").ExpectAsync(HttpStatusCode.OK);
+        var cursor = first.Str("nextCursor");
+        var second = await broker.Admin.GetAsync($"/v1/requests?customer={a}&limit=2&cursor={Uri.EscapeDataString(cursor)}").ExpectAsync(HttpStatusCode.OK);
+        var everyone = await broker.Admin.GetAsync($"/v1/requests?limit=2&cursor={Uri.EscapeDataString(cursor)}").ExpectAsync(HttpStatusCode.OK);
+
+        var ofA = ids.Where(i => i.Customer == a).Select(i => i.Id).Reverse().ToArray();
+        Assert.Equal(ofA[..2], first.Items().Select(r => r.Str("id")));
+        Assert.Equal(ofA[2..], second.Items().Select(r => r.Str("id")));
+        // The cursor after a's second newest request: the whole list goes on from there, b's request included.
+        Assert.Equal([ids[1].Id, ids[0].Id], everyone.Items().Select(r => r.Str("id")));
+    }
+
     [Theory]
     [InlineData("not-a-cursor!")]
     [InlineData("AAAA")]
