@@ -107,13 +107,14 @@ public sealed class BrokerProjection
 
             // Positions in the log's order of the requests to read, newest first, below the cursor's: every request, or the
             // customer's alone.
-            IReadOnlyList<int>? own = null;
+            List<int>? own = null;
             var k = start - 1;
             if (customer is not null)
             {
-                own = _orderByCustomer.TryGetValue(customer, out var positions) ? positions : [];
-                var below = BinarySearch(own, start);
-                k = below - 1;
+                // The customer's positions are ascending and distinct: the search finds the cursor's, or where it would be.
+                own = _orderByCustomer.GetValueOrDefault(customer) ?? [];
+                var found = own.BinarySearch(start);
+                k = (found >= 0 ? found : ~found) - 1;
             }
 
             var items = new List<RequestView>(limit);
@@ -129,26 +130,6 @@ public sealed class BrokerProjection
             // The cursor is the position of the last request read: the next page reads the ones below it, whoever asks.
             return new Page<RequestView>(items, k >= 0 ? Cursor.Encode(own is null ? k + 1 : own[k + 1]) : null);
         }
-    }
-
-    /// <summary>How many of the ascending <paramref name="positions"/> are below <paramref name="start"/>.</summary>
-    private static int BinarySearch(IReadOnlyList<int> positions, int start)
-    {
-        var (low, high) = (0, positions.Count);
-        while (low < high)
-        {
-            var middle = (low + high) / 2;
-            if (positions[middle] < start)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 
     /// <summary>Every allocation still held (cancelled requests gave theirs back), with its request.</summary>
