@@ -141,9 +141,9 @@ public static class RequestEndpoints
 
         try
         {
+            // The customer, when there is one, is read from its own index by the projection, not filtered here.
             var page = broker.Projection.Requests(
-                r => (customer is null || r.Customer == customer)
-                     && (state is null || r.State == state)
+                r => (state is null || r.State == state)
                      && (provider is null || r.Allocations.Any(a => a.Provider.Value == provider)),
                 cursor,
                 pageSize,
