@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ComputeBroker.Cli.Commands;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -20,7 +21,7 @@ public static class ExitCodes
 public sealed class UserInputException(string message) : Exception(message);
 
 /// <summary>The <c>broker</c> command line.</summary>
-public static class BrokerApp
+public static partial class BrokerApp
 {
     public static async Task<int> RunAsync(string[] args)
     {
@@ -30,12 +31,13 @@ public static class BrokerApp
             AnsiConsole.Profile.Width = 180;
         }
 
+        var arguments = JoinNegativeValues(args);
         var app = new CommandApp();
         app.Configure(config =>
         {
             config.SetApplicationName("broker");
             config.Settings.StrictParsing = true;
-            config.SetExceptionHandler((ex, _) => HandleException(ex));
+            config.SetExceptionHandler((ex, _) => HandleException(ex, arguments));
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("Run the example agreement (or your own files) end to end in memory and print each request's timeline.")
                 .WithExample("demo")
@@ -67,7 +69,7 @@ public static class BrokerApp
                 .WithExample("provider-sim", "--listen", "http://127.0.0.1:7001", "--provider", "azure", "--secret", "whsec_...", "--server", "http://127.0.0.1:5080", "--key", "cbk_...");
         });
 
-        return await app.RunAsync(JoinNegativeValues(args)).ConfigureAwait(false);
+        return await app.RunAsync(arguments).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -237,7 +239,52 @@ public static class BrokerApp
         });
     }
 
-    private static int HandleException(Exception ex)
+    /// <summary>
+    /// The parser's "Failed to convert 'abc' to Int32." names neither the option nor what it takes: the option is the
+    /// argument before the value (or before its '='). Any other message is returned as it is.
+    /// </summary>
+    public static string Explain(string message, IReadOnlyList<string> args)
+    {
+        var failed = ConversionFailure().Match(message);
+        if (!failed.Success)
+        {
+            return message;
+        }
+
+        var value = failed.Groups["value"].Value;
+        string? option = null;
+        for (var i = 0; i < args.Count && option is null; i++)
+        {
+            if (args[i] == value && i > 0 && args[i - 1].StartsWith('-'))
+            {
+                option = args[i - 1];
+            }
+            else if (args[i].StartsWith('-') && args[i].EndsWith("=" + value, StringComparison.Ordinal))
+            {
+                option = args[i][..^(value.Length + 1)];
+            }
+        }
+
+        var kind = failed.Groups["type"].Value switch
+        {
+            "Int16" or "Int32" or "Int64" or "UInt16" or "UInt32" or "UInt64" => "a whole number",
+            "Double" or "Single" or "Decimal" => "a number",
+            "Boolean" => "true or false",
+            _ => null, // an optional number is "Nullable`1" here: what it takes is in the command's help
+        };
+        return (option, kind) switch
+        {
+            (null, null) => message,
+            (null, _) => $"'{value}' is not {kind}",
+            (_, null) => $"{option}: '{value}' is not a value it takes; see the command's --help for what {option} takes",
+            _ => $"{option}: '{value}' is not {kind}; give {option} {kind}",
+        };
+    }
+
+    [GeneratedRegex(@"^Failed to convert '(?<value>.*)' to (?<type>[\w`]+)\.$", RegexOptions.Singleline)]
+    private static partial Regex ConversionFailure();
+
+    private static int HandleException(Exception ex, IReadOnlyList<string> args)
     {
         // Errors go to stderr, so '--json' output on stdout stays parseable and scripts see only data there;
         // redirected, each error stays one unwrapped line that a script can grep.
@@ -257,7 +304,7 @@ public static class BrokerApp
         switch (ex)
         {
             case UserInputException or CommandParseException or CommandRuntimeException:
-                Report("red", "error:", ex.Message);
+                Report("red", "error:", Explain(ex.Message, args));
                 return ExitCodes.UserError;
             case OperationCanceledException:
                 Report("yellow", "cancelled", string.Empty);

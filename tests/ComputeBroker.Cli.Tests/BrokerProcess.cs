@@ -32,9 +32,16 @@ public static class BrokerProcess
     private static readonly string[] Inherited = ["BROKER_SERVER", "BROKER_API_KEY", "BROKER_ADMIN_KEY", "BROKER_DEBUG"];
 
     /// <summary>The CLI's build output, found next to the source (the test project builds it first).</summary>
-    public static string Dll { get; } = Locate();
+    public static string Dll { get; } = Locate("BrokerDll", "src/ComputeBroker.Cli");
 
-    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string?> environment, string workingDirectory, params string[] args)
+    /// <summary>The load command's build output (bench/ComputeBroker.Load), found the same way.</summary>
+    public static string LoadDll { get; } = Locate("LoadDll", "bench/ComputeBroker.Load");
+
+    public static Task<CliResult> RunAsync(IReadOnlyDictionary<string, string?> environment, string workingDirectory, params string[] args) =>
+        RunAsync(Dll, environment, workingDirectory, args);
+
+    /// <summary>Runs <paramref name="dll"/> (the CLI, or another of the repository's commands) as a child process.</summary>
+    public static async Task<CliResult> RunAsync(string dll, IReadOnlyDictionary<string, string?> environment, string workingDirectory, params string[] args)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -43,7 +50,7 @@ public static class BrokerProcess
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(Dll);
+        start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -72,7 +79,7 @@ public static class BrokerProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"broker {string.Join(' ', args)} did not finish within 2 minutes");
+            throw new TimeoutException($"{Path.GetFileNameWithoutExtension(dll)} {string.Join(' ', args)} did not finish within 2 minutes");
         }
 
         return new CliResult(process.ExitCode, await stdout, await stderr);
@@ -81,11 +88,11 @@ public static class BrokerProcess
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
-    private static string Locate()
+    private static string Locate(string key, string project)
     {
-        var path = typeof(BrokerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BrokerDll").Value!;
+        var path = typeof(BrokerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
         return File.Exists(path)
             ? path
-            : throw new FileNotFoundException($"the CLI is not built at {path}; build src/ComputeBroker.Cli in the same configuration as the tests");
+            : throw new FileNotFoundException($"{Path.GetFileName(path)} is not built at {path}; build {project} in the same configuration as the tests");
     }
 }

@@ -77,6 +77,10 @@ public sealed class OfflineVerbTests : IDisposable
     [InlineData("V2", new[] { "agreements", "diff", "microsoft-openai", "1" })]
     [InlineData("FILE", new[] { "requests", "submit", "no-such-requests.yaml" })]
     [InlineData("--bogus", new[] { "requests", "list", "--bogus" })]
+    [InlineData("--runs: 'abc' is not a whole number", new[] { "simulate", "--runs", "abc" })]
+    [InlineData("-n: 'many' is not a whole number", new[] { "simulate", "-n", "many" })]
+    [InlineData("--seed: '1.5' is not a value it takes", new[] { "simulate", "--seed=1.5" })]
+    [InlineData("--speed: 'fast' is not a value it takes", new[] { "serve", "--speed", "fast" })]
     public async Task BadArgument_ExitsOneWithOneLineNamingTheOption(string option, string[] args)
     {
         var result = await RunAsync(args);
