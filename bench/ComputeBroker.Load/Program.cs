@@ -1,5 +1,4 @@
 using ComputeBroker.Load;
-using Spectre.Console.Cli;
 
 // The durable service under load: N request workflows (submit over HTTP, first-refusal offer answered in
 // part by the holder, four quotes, awards, reservations) on SQLite and on PostgreSQL, beside the raw limit of

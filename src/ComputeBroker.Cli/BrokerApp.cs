@@ -243,7 +243,7 @@ public static partial class BrokerApp
     /// The parser's "Failed to convert 'abc' to Int32." names neither the option nor what it takes: the option is the
     /// argument before the value (or before its '='). Any other message is returned as it is.
     /// </summary>
-    public static string Explain(string message, IReadOnlyList<string> args)
+    private static string Explain(string message, IReadOnlyList<string> args)
     {
         var failed = ConversionFailure().Match(message);
         if (!failed.Success)
