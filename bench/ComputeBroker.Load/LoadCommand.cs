@@ -9,7 +9,7 @@ namespace ComputeBroker.Load;
 /// <summary>The load command's options, checked before anything runs: a wrong one names itself and the fix.</summary>
 internal sealed class LoadSettings : CommandSettings
 {
-    /// <summary>The databases this command can measure, in the order it measures them.</summary>
+    /// <summary>The databases this command can measure (each run measures those of <c>--db</c>, in the order given).</summary>
     public static readonly IReadOnlyList<string> KnownDatabases = ["sqlite", "postgres"];
 
     // The numbers are read as text and parsed here, so that a wrong one is reported with its option's name.
