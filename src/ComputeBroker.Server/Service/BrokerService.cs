@@ -27,6 +27,9 @@ public sealed partial class BrokerService : IAsyncDisposable
 {
     private const int MaxAhead = 256;
 
+    /// <summary>Events read from the log per query when catching up.</summary>
+    private const int CatchUpBatch = 2000;
+
     private readonly IEventStore _store;
     private readonly CommitQueue _commits;
     private readonly TimeProvider _clock;
@@ -109,28 +112,45 @@ public sealed partial class BrokerService : IAsyncDisposable
     /// <summary>Brings the projection up to the end of the log (events written by other replicas included).</summary>
     public async Task CatchUpAsync(CancellationToken ct)
     {
-        await _catchUpLock.WaitAsync(ct);
-        try
+        // The log is read, and its events decoded, outside the lock: the commit queue folds every group under the same lock,
+        // and each of a group's callers waits for its fold, so a catch-up holds it only to apply. Events this process has
+        // committed and not folded yet may be read too: whichever of the two applies them second skips them. A batch
+        // shorter than asked for is the end of the log as of that read, which is after this call began.
+        while (true)
         {
-            while (true)
+            var batch = await _store.ReadAllAsync(Projection.Position + 1, CatchUpBatch, ct);
+            var known = Projection.Position;
+            var decoded = new List<(long Position, object Event)>(batch.Count);
+            foreach (var stored in batch)
             {
-                var batch = await _store.ReadAllAsync(Projection.Position + 1, 2000, ct);
-                if (batch.Count == 0)
+                if (stored.Position > known)
                 {
-                    return;
+                    decoded.Add((stored.Position, EventCodec.Deserialize(stored.Stream.Value, stored.Type, stored.Json)));
                 }
+            }
 
-                foreach (var stored in batch)
+            await _catchUpLock.WaitAsync(ct);
+            try
+            {
+                foreach (var (position, e) in decoded)
                 {
-                    Projection.Apply(stored.Position, EventCodec.Deserialize(stored.Stream.Value, stored.Type, stored.Json));
+                    if (position > Projection.Position)
+                    {
+                        Projection.Apply(position, e);
+                    }
                 }
 
                 FoldAhead();
             }
-        }
-        finally
-        {
-            _catchUpLock.Release();
+            finally
+            {
+                _catchUpLock.Release();
+            }
+
+            if (batch.Count < CatchUpBatch)
+            {
+                return;
+            }
         }
     }
 
