@@ -12,6 +12,7 @@ using ComputeBroker.Server.Hosting;
 using ComputeBroker.Server.Service;
 using Microsoft.Extensions.DependencyInjection;
 using ComputeBroker.Storage;
+using Npgsql;
 
 namespace ComputeBroker.Load;
 
@@ -78,6 +79,11 @@ internal static class ServiceLoad
                 {
                     break;
                 }
+            }
+
+            if (database.Contains('='))
+            {
+                await CheckpointAsync(database);
             }
 
             var broker = app.Services.GetRequiredService<BrokerService>();
@@ -212,6 +218,29 @@ internal static class ServiceLoad
             }
 
             await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Asks the PostgreSQL server for a checkpoint, which recycles the write-ahead-log files it no longer needs as the next
+    /// ones. A server that has been running has such files ready; a fresh one creates each 16 MB file as the log reaches
+    /// it, zero-filled, inside whichever commit gets there: on this command's fresh server about one commit a second took
+    /// 17 to 31 ms at 2,200 workflows/s (the server's log, <c>log_min_duration_statement</c>). After the warm-up, so that
+    /// the measurement runs on recycled files as a running broker's server does. A server that refuses (a role without
+    /// the right to checkpoint) is measured as it is, and said so.
+    /// </summary>
+    private static async Task CheckpointAsync(string connectionString)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var checkpoint = new NpgsqlCommand("CHECKPOINT", connection);
+            await checkpoint.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            Console.WriteLine($"  (no checkpoint before the measurement: {e.MessageText}; write-ahead-log files may be created during it)");
         }
     }
 
