@@ -1,3 +1,4 @@
+using ComputeBroker.Cli;
 using Spectre.Console.Cli;
 
 namespace ComputeBroker.Load;
@@ -14,6 +15,12 @@ internal static class LoadApp
     public static Task<int> RunAsync(string[] args, TextWriter? error = null)
     {
         error ??= Console.Error;
+        if (MissingOptionValue.Find(args, typeof(LoadApp).Assembly) is { } missing)
+        {
+            error.WriteLine($"error: {missing}");
+            return Task.FromResult(UserError);
+        }
+
         var app = new CommandApp<LoadCommand>();
         app.Configure(config =>
         {

@@ -4,6 +4,7 @@ using System.Text;
 using ComputeBroker.Simulation.Metrics;
 using ComputeBroker.Simulation.Running;
 using ComputeBroker.Simulation.Scenarios;
+using ComputeBroker.SimulationBench;
 
 // The simulator's throughput: simulated requests per second for N requests over the default scenario's
 // horizon, in one run and in one run per core in parallel, with peak memory, beside the bare cost of the
@@ -13,8 +14,13 @@ using ComputeBroker.Simulation.Scenarios;
 //   dotnet run -c Release --project bench/ComputeBroker.SimulationBench -- --requests 1000000
 //
 // Options: --requests N (default 1,000,000), --runs R (parallel phase, default: one per core),
-// --scenario FILE (default examples/scenarios/default.yaml), --no-csv, --keep (keep the CSV files).
-var options = Options.Parse(args);
+// --scenario FILE (default examples/scenarios/default.yaml), --no-csv, --keep (keep the CSV files); --help lists them.
+// A wrong option exits 1 with one line naming it, before anything is measured.
+if (Options.Parse(args, Console.Error, out var exitCode) is not { } options)
+{
+    return exitCode;
+}
+
 var scenarioPath = options.Scenario ?? FindDefaultScenario();
 var parsed = ScenarioReader.ReadFile(scenarioPath);
 if (!parsed.Ok)
@@ -209,43 +215,6 @@ internal static partial class Program
 }
 
 internal sealed record Row(string Name, int Runs, long Requests, long Events, long Actions, double MeanPending, double Seconds, double Cpu, double GcPause, double PeakMb, double HeapMb, int PeakOpen, int PeakPending);
-
-internal sealed record Options(double Requests, int Runs, string? Scenario, bool Csv, bool Keep)
-{
-    public static Options Parse(string[] args)
-    {
-        var requests = 1_000_000.0;
-        var runs = Environment.ProcessorCount;
-        string? scenario = null;
-        var csv = true;
-        var keep = false;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--requests":
-                    requests = double.Parse(args[++i].Replace("_", string.Empty, StringComparison.Ordinal), CultureInfo.InvariantCulture);
-                    break;
-                case "--runs":
-                    runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--scenario":
-                    scenario = args[++i];
-                    break;
-                case "--no-csv":
-                    csv = false;
-                    break;
-                case "--keep":
-                    keep = true;
-                    break;
-                default:
-                    throw new ArgumentException($"unknown option {args[i]}; use --requests N, --runs R, --scenario FILE, --no-csv, --keep");
-            }
-        }
-
-        return new Options(requests, runs, scenario, csv, keep);
-    }
-}
 
 /// <summary>Samples the process's working set and the GC heap every 10 ms on a background thread; reports the peaks.</summary>
 internal sealed class MemorySampler : IDisposable

@@ -32,6 +32,11 @@ public static partial class BrokerApp
         }
 
         var arguments = JoinNegativeValues(args);
+        if (MissingOptionValue.Find(arguments, typeof(BrokerApp).Assembly) is { } missing)
+        {
+            return HandleException(new UserInputException(missing), arguments);
+        }
+
         var app = new CommandApp();
         app.Configure(config =>
         {

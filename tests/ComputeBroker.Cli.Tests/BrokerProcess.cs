@@ -37,6 +37,9 @@ public static class BrokerProcess
     /// <summary>The load command's build output (bench/ComputeBroker.Load), found the same way.</summary>
     public static string LoadDll { get; } = Locate("LoadDll", "bench/ComputeBroker.Load");
 
+    /// <summary>The simulator's benchmark (bench/ComputeBroker.SimulationBench), found the same way.</summary>
+    public static string SimulationBenchDll { get; } = Locate("SimulationBenchDll", "bench/ComputeBroker.SimulationBench");
+
     public static Task<CliResult> RunAsync(IReadOnlyDictionary<string, string?> environment, string workingDirectory, params string[] args) =>
         RunAsync(Dll, environment, workingDirectory, args);
 
@@ -83,6 +86,21 @@ public static class BrokerProcess
         }
 
         return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
+    /// Runs one of the bench commands with a wrong option and checks that it refused it before doing anything: exit code 1,
+    /// nothing on stdout, one line on stderr starting "error: " that contains <paramref name="expected"/>.
+    /// </summary>
+    public static async Task AssertRefusedAsync(string dll, string expected, params string[] args)
+    {
+        var result = await RunAsync(dll, new Dictionary<string, string?>(), Path.GetTempPath(), args);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(string.Empty, result.Stdout);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("error: ", line[..7]);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 
     private static string DotnetHost() =>

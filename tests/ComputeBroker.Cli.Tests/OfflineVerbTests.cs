@@ -78,6 +78,9 @@ public sealed class OfflineVerbTests : IDisposable
     [InlineData("FILE", new[] { "requests", "submit", "no-such-requests.yaml" })]
     [InlineData("--bogus", new[] { "requests", "list", "--bogus" })]
     [InlineData("--runs: 'abc' is not a whole number", new[] { "simulate", "--runs", "abc" })]
+    [InlineData("--runs needs a value", new[] { "simulate", "--runs" })]
+    [InlineData("-n needs a value", new[] { "simulate", "-n", "--seed", "3" })]
+    [InlineData("--role needs a value", new[] { "keys", "create", "--role" })]
     [InlineData("-n: 'many' is not a whole number", new[] { "simulate", "-n", "many" })]
     [InlineData("--seed: '1.5' is not a value it takes", new[] { "simulate", "--seed=1.5" })]
     [InlineData("--speed: 'fast' is not a value it takes", new[] { "serve", "--speed", "fast" })]
@@ -90,6 +93,17 @@ public sealed class OfflineVerbTests : IDisposable
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains(option.TrimStart('-') , line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_DbWithoutAValue_ExitsOneAndCreatesNoDatabase()
+    {
+        // The parser would read its own name for the default command as the value, and serve would create that file.
+        var result = await RunAsync("serve", "--db");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: --db needs a value: give it as --db <DB> (--help lists what it takes)", result.Stderr.Trim());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_directory));
     }
 
     [Fact]
