@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using ComputeBroker.Definitions;
+using ComputeBroker.Server.Service;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using static ComputeBroker.Cli.Commands.Output;
@@ -89,9 +90,6 @@ public sealed class RequestSubmitCommand : AsyncCommand<RequestSubmitSettings>
 
 public sealed class RequestListSettings : ClientSettings
 {
-    public static readonly string[] States =
-        ["awaiting-offer", "awaiting-quotes", "awaiting-match", "awaiting-reservations", "placed", "partially-placed", "unfulfilled", "cancelled"];
-
     [CommandOption("--state <STATE>")]
     [Description("Only requests in this state: awaiting-offer, awaiting-quotes, awaiting-match, awaiting-reservations, placed, partially-placed, unfulfilled, cancelled.")]
     public string? State { get; init; }
@@ -110,9 +108,9 @@ public sealed class RequestListSettings : ClientSettings
 
     protected override ValidationResult ValidateArguments()
     {
-        if (State is not null && !States.Contains(State, StringComparer.Ordinal))
+        if (State is not null && !RequestView.States.Contains(State, StringComparer.Ordinal))
         {
-            return ValidationResult.Error($"--state: '{State}' is not a request state; use one of {string.Join(", ", States)}");
+            return ValidationResult.Error($"--state: '{State}' is not a request state; use one of {string.Join(", ", RequestView.States)}");
         }
 
         return Arguments.WholeNumber("--limit", Limit, max: 500, example: "100");

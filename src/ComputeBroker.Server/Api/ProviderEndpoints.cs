@@ -53,6 +53,11 @@ public static class ProviderEndpoints
 
         var own = OwnProvider(http) ?? provider;
         state ??= "open";
+        if (StateProblem(state, "an offer", [.. ItemStates.Offer, "answered"]) is { } wrong)
+        {
+            return wrong;
+        }
+
         if (state == "answered")
         {
             // The history: every offer no longer open, the last made first, read back only as far as the page needs.
@@ -115,6 +120,11 @@ public static class ProviderEndpoints
 
         var own = OwnProvider(http) ?? provider;
         state ??= "open";
+        if (StateProblem(state, "a quote request", ItemStates.QuoteRequest) is { } wrong)
+        {
+            return wrong;
+        }
+
         return Results.Ok(Take(broker.Projection.QuoteRequests(q => (own is null || q.Provider.Value == own) && (state == "all" || q.State == state), openOnly: state == "open"), count));
     }
 
@@ -178,6 +188,11 @@ public static class ProviderEndpoints
 
         var own = OwnProvider(http);
         state ??= "open";
+        if (StateProblem(state, "a reservation", ItemStates.Reservation) is { } wrong)
+        {
+            return wrong;
+        }
+
         return Results.Ok(Take(broker.Projection.Reservations(r => (own is null || r.Provider.Value == own) && (state == "all" || r.State == state), openOnly: state == "open"), count));
     }
 
@@ -197,6 +212,18 @@ public static class ProviderEndpoints
         }
 
         return false;
+    }
+
+    /// <summary>A list's <c>state</c> that none of its items can be in (besides <c>all</c>): a 400 naming the ones it takes, instead of an empty list.</summary>
+    private static IResult? StateProblem(string state, string item, IReadOnlyList<string> states)
+    {
+        if (state == "all" || states.Contains(state))
+        {
+            return null;
+        }
+
+        var takes = string.Join(", ", [.. states, "all"]);
+        return Problems.Invalid($"state: '{state}' is not a state of {item}; use one of {takes}", [new FieldError("state", $"must be one of {takes}")]);
     }
 
     private static IResult LimitProblem() =>

@@ -133,6 +133,13 @@ public static class RequestEndpoints
             return Problems.Invalid("limit: give a page size between 1 and 500", [new FieldError("limit", "must be between 1 and 500")]);
         }
 
+        if (state is not null && !RequestView.States.Contains(state))
+        {
+            return Problems.Invalid(
+                $"state: '{state}' is not a request state; use one of {string.Join(", ", RequestView.States)}",
+                [new FieldError("state", $"must be one of {string.Join(", ", RequestView.States)}")]);
+        }
+
         var caller = http.Caller();
         if (caller.Role.Kind == RoleKind.Customer)
         {

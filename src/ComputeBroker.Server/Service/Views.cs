@@ -52,6 +52,10 @@ public sealed record RequestView(
             s.Allocations.Select(a => new AllocationView(a.Provider, a.Gpus, a.Price, a.Start, a.Source, a.At)).ToArray());
     }
 
+    /// <summary>Every state a listed request can be in (its open phases, then its outcomes), as <see cref="State"/> names them.</summary>
+    public static readonly IReadOnlyList<string> States =
+        [.. Enum.GetValues<RequestPhase>().Where(p => p is not (RequestPhase.New or RequestPhase.Closed)).Select(p => Kebab(p.ToString())), .. Names<RequestOutcome>()];
+
     /// <summary>The request's state as the API names it: its outcome once closed, else its phase (kebab-case).</summary>
     public static string StateOf(RequestState s) => s.Closed is { } c ? OutcomeNames[(int)c.Outcome] : PhaseNames[(int)s.Phase];
 
@@ -112,6 +116,19 @@ public readonly record struct OfferView(
     public DateTimeOffset EarliestStart => Request.EarliestStart;
 
     public int DurationHours => Request.DurationHours;
+}
+
+/// <summary>
+/// The states of the provider lists' items (offers, quote requests, reservations), as their views name them: what the
+/// lists' <c>state</c> filter takes, besides <c>all</c>.
+/// </summary>
+public static class ItemStates
+{
+    public static readonly IReadOnlyList<string> Offer = ["open", "accepted", "declined", "expired", "withdrawn"];
+
+    public static readonly IReadOnlyList<string> QuoteRequest = ["open", "quoted", "declined", "expired", "withdrawn"];
+
+    public static readonly IReadOnlyList<string> Reservation = ["open", "confirmed", "failed", "expired", "withdrawn"];
 }
 
 /// <summary>A quote request as a provider sees it, with the request's terms (read from the request, as for <see cref="OfferView"/>).</summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using ComputeBroker.Server.Service;
 using ComputeBroker.Server.Tests.Infrastructure;
 
 namespace ComputeBroker.Server.Tests.Api;
@@ -157,6 +158,41 @@ public sealed class ProviderEndpointTests(ApiBroker broker) : IClassFixture<ApiB
     public async Task Lists_WithABadLimit_Are400Problem_NamingLimit(string path)
     {
         await broker.Azure.GetAsync(path).ExpectProblemAsync(HttpStatusCode.BadRequest, "limit");
+    }
+
+    [Theory]
+    [InlineData("/v1/offers?state=done")]
+    [InlineData("/v1/offers?state=Open")]
+    [InlineData("/v1/quote-requests?state=answered")]
+    [InlineData("/v1/quote-requests?state=confirmed")]
+    [InlineData("/v1/reservations?state=quoted")]
+    public async Task Lists_WithAStateNoItemCanBeIn_Are400Problem_NamingState(string path)
+    {
+        // An unknown state used to give an empty list, as if nothing were in it.
+        var problem = await broker.Azure.GetAsync(path).ExpectProblemAsync(HttpStatusCode.BadRequest, "state");
+
+        Assert.Contains("all", problem.Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lists_TakeEveryStateTheirItemsCanBeIn_AndAll()
+    {
+        // One of each kind of item, at least, whatever ran before.
+        await broker.OpenOfferAsync();
+        await broker.OpenQuoteRequestAsync();
+        await broker.OpenReservationAsync();
+        foreach (var (path, states) in new[] { ("/v1/offers", ItemStates.Offer.Append("answered")), ("/v1/quote-requests", ItemStates.QuoteRequest), ("/v1/reservations", ItemStates.Reservation) })
+        {
+            foreach (var state in states.Append("all"))
+            {
+                await broker.Azure.GetAsync($"{path}?state={state}").ExpectAsync(HttpStatusCode.OK);
+            }
+
+            // And every item listed is in one of them.
+            var all = await broker.Admin.GetAsync($"{path}?state=all").ExpectAsync(HttpStatusCode.OK);
+            Assert.NotEmpty(all.Items());
+            Assert.All(all.Items(), item => Assert.Contains(item.Str("state"), states));
+        }
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using ComputeBroker.Server.Service;
 using ComputeBroker.Server.Tests.Infrastructure;
 
 namespace ComputeBroker.Server.Tests.Api;
@@ -189,6 +190,27 @@ public sealed class RequestEndpointTests(ApiBroker broker) : IClassFixture<ApiBr
     public async Task List_WithABadLimit_Is400Problem_NamingLimit(string limit)
     {
         await broker.Admin.GetAsync($"/v1/requests?limit={limit}").ExpectProblemAsync(HttpStatusCode.BadRequest, "limit");
+    }
+
+    [Theory]
+    [InlineData("done")]
+    [InlineData("open")]
+    [InlineData("Placed")]
+    public async Task List_WithAStateNoRequestCanBeIn_Is400Problem_NamingState(string state)
+    {
+        // An unknown state used to give an empty list, as if no request were in it.
+        var problem = await broker.Admin.GetAsync($"/v1/requests?state={state}").ExpectProblemAsync(HttpStatusCode.BadRequest, "state");
+
+        Assert.Contains("awaiting-offer", problem.Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_TakesEveryStateARequestCanBeIn()
+    {
+        foreach (var state in RequestView.States)
+        {
+            await broker.Admin.GetAsync($"/v1/requests?state={state}").ExpectAsync(HttpStatusCode.OK);
+        }
     }
 
     [Fact]
