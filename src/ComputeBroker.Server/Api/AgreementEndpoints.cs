@@ -108,6 +108,12 @@ public static class AgreementEndpoints
         }
 
         var visible = Visible(http, broker).Select(a => a.Id).ToHashSet();
+        if (agreement is not null && !visible.Contains(new AgreementId(agreement)))
+        {
+            // As GET /v1/agreements/{id} answers: an agreement a customer is not party to is not found either.
+            return Problems.NotFound($"agreement {agreement} not found");
+        }
+
         var statuses = ClauseStatusReport.At(broker.Projection.Book, at, broker.Projection.Metric, broker.Projection.FiredAt)
             .Where(s => visible.Contains(s.Agreement) && (agreement is null || s.Agreement.Value == agreement));
         return Results.Ok(statuses);

@@ -79,6 +79,11 @@ public static class LedgerEndpoints
         var errors = new List<FieldError>();
         var fromAt = Instant(from, "from", errors);
         var toAt = Instant(to, "to", errors);
+        if (format is not (null or "json" or "csv"))
+        {
+            errors.Add(new FieldError("format", $"'{format}' is not a format of the statement; use json (the default) or csv"));
+        }
+
         if (errors.Count > 0)
         {
             return Problems.Invalid("the query has errors; fix the parameters listed", errors);

@@ -206,6 +206,16 @@ public sealed class AgreementEndpointTests(ApiBroker broker) : IClassFixture<Api
         Assert.DoesNotContain(status.Items(), s => s.Str("agreement") == "microsoft-openai");
         await broker.Other.GetAsync("/v1/agreements/microsoft-openai").ExpectProblemAsync(HttpStatusCode.NotFound);
         await broker.Other.GetAsync("/v1/agreements/microsoft-openai/diff").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await broker.Other.GetAsync("/v1/clauses/status?agreement=microsoft-openai").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ClauseStatus_OfAnAgreementThatDoesNotExist_Is404Problem()
+    {
+        // It used to be an empty list, as if the agreement had no clauses.
+        var problem = await broker.Admin.GetAsync("/v1/clauses/status?agreement=no-such-agreement").ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Contains("no-such-agreement", problem.Str("detail"), StringComparison.Ordinal);
     }
 
     private Task<HttpResponseMessage> ApplyAsync(string yaml) => broker.Admin.PostRawAsync("/v1/agreements", yaml, contentType: "application/yaml");

@@ -167,6 +167,7 @@ public sealed class LedgerEndpointTests(ApiBroker broker) : IClassFixture<ApiBro
     [InlineData("payee=", "payee")]
     [InlineData("payee=microsoft&from=last-year", "from")]
     [InlineData("payee=microsoft&to=2025-02-30", "to")]
+    [InlineData("payee=microsoft&format=xml", "format")]
     public async Task Statement_WithABadQuery_Is400Problem_NamingTheParameter(string query, string field)
     {
         await broker.Admin.GetAsync($"/v1/ledger/statement?{query}").ExpectProblemAsync(HttpStatusCode.BadRequest, field);
