@@ -34,6 +34,16 @@ public static class Problems
                 ? new Dictionary<string, object?> { ["errors"] = errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()) }
                 : null);
 
+    /// <summary>
+    /// A list's <c>state</c> filter that none of its items can be in: a 400 naming the states it takes, where the list would
+    /// otherwise come back empty, as if nothing were in that state.
+    /// </summary>
+    public static IResult UnknownState(string state, string item, IReadOnlyList<string> takes)
+    {
+        var names = string.Join(", ", takes);
+        return Invalid($"state: '{state}' is not a state of {item}; use one of {names}", [new FieldError("state", $"must be one of {names}")]);
+    }
+
     public static IResult NotFound(string detail) =>
         Results.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: "/problems/not-found");
 

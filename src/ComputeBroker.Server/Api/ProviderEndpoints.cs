@@ -214,17 +214,9 @@ public static class ProviderEndpoints
         return false;
     }
 
-    /// <summary>A list's <c>state</c> that none of its items can be in (besides <c>all</c>): a 400 naming the ones it takes, instead of an empty list.</summary>
-    private static IResult? StateProblem(string state, string item, IReadOnlyList<string> states)
-    {
-        if (state == "all" || states.Contains(state))
-        {
-            return null;
-        }
-
-        var takes = string.Join(", ", [.. states, "all"]);
-        return Problems.Invalid($"state: '{state}' is not a state of {item}; use one of {takes}", [new FieldError("state", $"must be one of {takes}")]);
-    }
+    /// <summary>A problem for a <c>state</c> none of the list's items can be in; null for one of <paramref name="states"/> or <c>all</c>.</summary>
+    private static IResult? StateProblem(string state, string item, IReadOnlyList<string> states) =>
+        state == "all" || states.Contains(state) ? null : Problems.UnknownState(state, item, [.. states, "all"]);
 
     private static IResult LimitProblem() =>
         Problems.Invalid($"limit: give how many items to list, between 1 and {MaxLimit}", [new FieldError("limit", $"must be between 1 and {MaxLimit}")]);

@@ -135,9 +135,7 @@ public static class RequestEndpoints
 
         if (state is not null && !RequestView.States.Contains(state))
         {
-            return Problems.Invalid(
-                $"state: '{state}' is not a request state; use one of {string.Join(", ", RequestView.States)}",
-                [new FieldError("state", $"must be one of {string.Join(", ", RequestView.States)}")]);
+            return Problems.UnknownState(state, "a request", RequestView.States);
         }
 
         var caller = http.Caller();
