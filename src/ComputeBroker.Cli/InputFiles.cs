@@ -23,11 +23,17 @@ public static class InputFiles
 
         if (!File.Exists(path))
         {
-            throw new UserInputException($"{path}: no such file; check the path (relative paths start from {Directory.GetCurrentDirectory()})");
+            throw new UserInputException($"{path}: {WhyNotAFile(path)}");
         }
 
         return (File.ReadAllText(path), path);
     }
+
+    /// <summary>Why <paramref name="path"/>, which is not a file, cannot be read: it is a directory, or nothing is there.</summary>
+    public static string WhyNotAFile(string path) =>
+        Directory.Exists(path)
+            ? "is a directory; give the path of a file"
+            : $"no such file; check the path (relative paths start from {Directory.GetCurrentDirectory()})";
 
     /// <summary>The parsed value, or a <see cref="UserInputException"/> listing every error.</summary>
     public static T Require<T>(Parsed<T> parsed)

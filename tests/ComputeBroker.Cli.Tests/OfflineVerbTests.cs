@@ -95,6 +95,20 @@ public sealed class OfflineVerbTests : IDisposable
         Assert.Contains(option.TrimStart('-') , line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("validate")]
+    [InlineData("simulate")]
+    [InlineData("demo", "--agreement")]
+    public async Task AFileArgument_ThatIsADirectory_ExitsOneSayingSo(params string[] verb)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_directory, "agreements")).FullName;
+
+        var result = await RunAsync([.. verb, folder]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("is a directory; give the path of a file", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_DbWithoutAValue_ExitsOneAndCreatesNoDatabase()
     {

@@ -103,7 +103,7 @@ public static class Arguments
     public static ValidationResult ExistingFile(string name, string? path) =>
         path is null || File.Exists(path)
             ? ValidationResult.Success()
-            : ValidationResult.Error($"{name}: {path}: no such file; check the path (relative paths start from {Directory.GetCurrentDirectory()})");
+            : ValidationResult.Error($"{name}: {path}: {InputFiles.WhyNotAFile(path)}");
 
     public static ValidationResult Database(string? db) =>
         db is null || EventStoreLocation.TryParse(db, out _, out var error) ? ValidationResult.Success() : ValidationResult.Error($"--db: {error}");

@@ -129,7 +129,7 @@ public sealed class SimulateCommand : AsyncCommand<SimulateSettings>
         {
             if (!File.Exists(path))
             {
-                throw new UserInputException($"{path}: no such file; check the path (relative paths start from {Directory.GetCurrentDirectory()})");
+                throw new UserInputException($"{path}: {InputFiles.WhyNotAFile(path)}");
             }
 
             parsed = ScenarioReader.ReadFile(path);

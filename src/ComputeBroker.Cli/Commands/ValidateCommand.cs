@@ -31,7 +31,7 @@ public sealed partial class ValidateCommand : Command<ValidateSettings>
         {
             if (!File.Exists(file))
             {
-                results.Add((file, null, [new DefinitionError(file, "(file)", "no such file; check the path")]));
+                results.Add((file, null, [new DefinitionError(file, "(file)", InputFiles.WhyNotAFile(file))]));
                 continue;
             }
 
