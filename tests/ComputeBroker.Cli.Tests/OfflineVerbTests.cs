@@ -78,6 +78,10 @@ public sealed class OfflineVerbTests : IDisposable
     [InlineData("FILE", new[] { "requests", "submit", "no-such-requests.yaml" })]
     [InlineData("--bogus", new[] { "requests", "list", "--bogus" })]
     [InlineData("--runs: 'abc' is not a whole number", new[] { "simulate", "--runs", "abc" })]
+    [InlineData("--urls: 'garbage' is not an address", new[] { "serve", "--urls", "garbage" })]
+    [InlineData("--urls: 'http://127.0.0.1:99999': port 99999", new[] { "serve", "--urls", "http://127.0.0.1:99999" })]
+    [InlineData("--urls: 'ftp://127.0.0.1:5000': the scheme", new[] { "serve", "--urls", "ftp://127.0.0.1:5000" })]
+    [InlineData("--db: cannot open postgres:", new[] { "serve", "--db", "postgres://broker@127.0.0.1:1/broker" })]
     [InlineData("--runs needs a value", new[] { "simulate", "--runs" })]
     [InlineData("-n needs a value", new[] { "simulate", "-n", "--seed", "3" })]
     [InlineData("--role needs a value", new[] { "keys", "create", "--role" })]
@@ -107,6 +111,21 @@ public sealed class OfflineVerbTests : IDisposable
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("is a directory; give the path of a file", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_OnAnAddressInUse_ExitsOneNamingUrls_AndSaysNothingOfServing()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var result = await RunAsync("serve", "--urls", url, "--db", Path.Combine(_directory, "broker.db"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"error: --urls: Failed to bind to address {url}", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("address already in use", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("serving on", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

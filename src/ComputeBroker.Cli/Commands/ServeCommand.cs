@@ -1,5 +1,9 @@
 using System.ComponentModel;
+using System.Data.Common;
 using ComputeBroker.Definitions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
 using ComputeBroker.Server.Hosting;
 using ComputeBroker.Storage;
 using Spectre.Console;
@@ -49,7 +53,44 @@ public sealed class ServeSettings : CommandSettings
             return ValidationResult.Error($"--speed must be at least 1 (real time), not {Speed}");
         }
 
+        if (UrlsProblem(Urls) is { } urls)
+        {
+            return ValidationResult.Error($"--urls: {urls}");
+        }
+
         return EventStoreLocation.TryParse(DatabaseOrDefault, out _, out var error) ? ValidationResult.Success() : ValidationResult.Error($"--db: {error}");
+    }
+    /// <summary>
+    /// What is wrong with <paramref name="urls"/> (addresses separated by ';', as the web server reads them), or null: each
+    /// is checked the way the server will parse it, plus its port's range, before anything is opened or created.
+    /// </summary>
+    private static string? UrlsProblem(string urls)
+    {
+        const string Example = "e.g. --urls http://127.0.0.1:5080 or --urls \"http://0.0.0.0:5080;https://0.0.0.0:5443\"";
+        foreach (var url in urls.Split(';', StringSplitOptions.TrimEntries))
+        {
+            BindingAddress address;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException)
+            {
+                return $"'{url}' is not an address to listen on; give scheme, host and port, {Example}";
+            }
+
+            if (address.Scheme is not ("http" or "https"))
+            {
+                return $"'{url}': the scheme must be http or https, {Example}";
+            }
+
+            if (!address.IsUnixPipe && address.Port is < 0 or > 65535)
+            {
+                return $"'{url}': port {address.Port} is not a TCP port (0 to 65535), {Example}";
+            }
+        }
+
+        return null;
     }
 }
 
@@ -90,7 +131,28 @@ public sealed class ServeCommand : AsyncCommand<ServeSettings>
                 : null,
         };
 
-        await using var app = await BrokerHost.BuildAsync(options, cancellationToken);
+        WebApplication built;
+        try
+        {
+            built = await BrokerHost.BuildAsync(options, cancellationToken);
+        }
+        catch (DbException e)
+        {
+            // A server that is not there, a password refused, a file that cannot be opened: the --db the user gave.
+            throw new UserInputException($"--db: cannot open {EventStoreLocation.Parse(settings.DatabaseOrDefault)}: {e.Message}; check that the database server runs and the address, user and password");
+        }
+
+        await using var app = built;
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            throw new UserInputException($"--urls: {e.Message.TrimEnd('.')}; stop what listens there, or give another port, e.g. --urls http://127.0.0.1:5081");
+        }
+
+        // Only now that it listens: an address it could not take is reported above instead.
         AnsiConsole.MarkupLineInterpolated($"[bold]ComputeBroker[/] serving on [link]{settings.Urls}[/]  (log: {EventStoreLocation.Parse(settings.DatabaseOrDefault)})");
         AnsiConsole.MarkupLineInterpolated($"  dashboard [link]{settings.Urls.Split(';')[0]}/[/]   API reference [link]{settings.Urls.Split(';')[0]}/docs[/]   OpenAPI {settings.Urls.Split(';')[0]}/openapi/v1.json");
         if (speed > 1)
@@ -99,7 +161,6 @@ public sealed class ServeCommand : AsyncCommand<ServeSettings>
         }
 
         AnsiConsole.MarkupLine("  press Ctrl+C to stop");
-        await app.StartAsync(cancellationToken);
         await app.WaitForShutdownAsync(cancellationToken);
         return ExitCodes.Ok;
     }
