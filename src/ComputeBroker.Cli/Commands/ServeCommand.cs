@@ -1,13 +1,13 @@
 using System.ComponentModel;
 using System.Data.Common;
 using ComputeBroker.Definitions;
+using ComputeBroker.Server.Hosting;
+using ComputeBroker.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
-using ComputeBroker.Server.Hosting;
-using ComputeBroker.Storage;
-using Spectre.Console;
 using Microsoft.Extensions.Hosting;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace ComputeBroker.Cli.Commands;
@@ -60,6 +60,7 @@ public sealed class ServeSettings : CommandSettings
 
         return EventStoreLocation.TryParse(DatabaseOrDefault, out _, out var error) ? ValidationResult.Success() : ValidationResult.Error($"--db: {error}");
     }
+
     /// <summary>
     /// What is wrong with <paramref name="urls"/> (addresses separated by ';', as the web server reads them), or null: each
     /// is checked the way the server will parse it, plus its port's range, before anything is opened or created.
