@@ -39,6 +39,13 @@ internal static class AgreementFormat
         root.AllowOnly(RootKeys, "an agreement");
         var id = root.Text("id", "the agreement's id, e.g. microsoft-openai");
         var customer = root.Text("customer", "the customer whose requests the agreement governs, e.g. openai");
+        foreach (var (key, name) in new[] { ("id", id), ("customer", customer) })
+        {
+            if (Names.TooLong(name) is { } problem)
+            {
+                root.Error(key, $"{problem}; give a shorter one");
+            }
+        }
         var parties = root.Names("parties", "the parties to the agreement, e.g. [openai, microsoft]");
         if (customer is not null && parties is not null && !parties.Contains(customer, StringComparer.Ordinal))
         {

@@ -1,5 +1,18 @@
 namespace ComputeBroker.Domain;
 
+/// <summary>
+/// How long a name that the log keys streams by may be: a request's id, an agreement's id, a customer (the store's stream
+/// ids, such as <c>request-ID</c>, are at most 200 characters). Longer ones are refused where they come in.
+/// </summary>
+public static class Names
+{
+    public const int MaxLength = 128;
+
+    /// <summary>What is wrong with <paramref name="name"/>'s length, or null when it fits.</summary>
+    public static string? TooLong(string? name) =>
+        name is { Length: > MaxLength } ? $"is {name.Length} characters long; the limit is {MaxLength}" : null;
+}
+
 /// <summary>A provider id such as <c>azure</c>.</summary>
 public readonly record struct ProviderId(string Value)
 {

@@ -36,6 +36,9 @@ public sealed class JsonBody
 
     public void Error(string field, string message) => _errors.Add(new FieldError(field, message));
 
+    /// <summary>Texts longer than this are refused: every one the API takes is a name, an amount, an instant or a short reason, and lands in the log.</summary>
+    public const int MaxText = 1000;
+
     public string? String(string field, bool required = true)
     {
         if (!_root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -54,7 +57,14 @@ public sealed class JsonBody
             return null;
         }
 
-        return value.GetString();
+        var text = value.GetString()!;
+        if (text.Length > MaxText)
+        {
+            Error(field, $"is {text.Length} characters long; the limit is {MaxText}");
+            return null;
+        }
+
+        return text;
     }
 
     public int? Int(string field, bool required = true, int min = int.MinValue)

@@ -491,6 +491,12 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     private async Task<ServiceResult<IReadOnlyList<LedgerEvent>>> DecideLedgerAsync(string customer, Func<LedgerState, ContractBook, DateTimeOffset, LedgerDecision> decide, CancellationToken ct)
     {
+        if (Names.TooLong(customer) is { } tooLong)
+        {
+            // The customer names the ledger's stream, whose id is bounded.
+            return ServiceResult<IReadOnlyList<LedgerEvent>>.Fail(RejectionKind.Invalid, $"customer: {tooLong}", [new FieldError("customer", tooLong)]);
+        }
+
         var stream = StreamNames.Ledger(customer);
         var gate = _streamLocks.GetOrAdd(stream, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);

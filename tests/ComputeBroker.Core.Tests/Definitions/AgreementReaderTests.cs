@@ -1,5 +1,6 @@
 using ComputeBroker.Contracts;
 using ComputeBroker.Definitions;
+using ComputeBroker.Domain;
 using static ComputeBroker.Tests.Definitions.DefinitionAssert;
 
 namespace ComputeBroker.Tests.Definitions;
@@ -250,6 +251,16 @@ public sealed class AgreementReaderTests
         var parsed = DefinitionReader.ReadAgreement(text, File);
 
         ErrorAt(parsed, "customer", "'openai' is not one of the parties [microsoft]");
+    }
+
+    [Fact]
+    public void ReadAgreement_IdLongerThanAStreamNameAllows_IsRefused()
+    {
+        var text = Agreement(FirstRefusal).Replace("id: microsoft-openai", "id: " + new string('a', Names.MaxLength + 1), StringComparison.Ordinal);
+
+        var parsed = DefinitionReader.ReadAgreement(text, File);
+
+        ErrorAt(parsed, "id", $"is {Names.MaxLength + 1} characters long; the limit is {Names.MaxLength}");
     }
 
     [Fact]

@@ -62,6 +62,14 @@ public sealed class RequestsReaderTests
     }
 
     [Fact]
+    public void ReadRequests_IdLongerThanAStreamNameAllows_ReportsTheValidatorsFieldError()
+    {
+        var parsed = Read(With("id", new string('r', Names.MaxLength + 1)));
+
+        ErrorAt(parsed, "requests[0].id", $"the limit is {Names.MaxLength}");
+    }
+
+    [Fact]
     public void ReadRequests_NeededByBeforeSubmitAt_ReportsTheValidatorsFieldError()
     {
         var parsed = Read(With("needed-by", "2025-01-31"));
