@@ -55,7 +55,7 @@ public readonly record struct StreamId : IComparable<StreamId>
 
         foreach (var c in value)
         {
-            if (char.IsControl(c) || char.IsWhiteSpace(c) || char.IsSurrogate(c))
+            if (!Names.Allowed(c))
             {
                 problem = $"stream id '{value}' contains U+{(int)c:X4}; use letters, digits and punctuation such as '-', '.', ':'";
                 return false;

@@ -41,9 +41,9 @@ internal static class AgreementFormat
         var customer = root.Text("customer", "the customer whose requests the agreement governs, e.g. openai");
         foreach (var (key, name) in new[] { ("id", id), ("customer", customer) })
         {
-            if (Names.TooLong(name) is { } problem)
+            if (Names.Problem(name) is { } problem)
             {
-                root.Error(key, $"{problem}; give a shorter one");
+                root.Error(key, problem);
             }
         }
         var parties = root.Names("parties", "the parties to the agreement, e.g. [openai, microsoft]");

@@ -48,18 +48,18 @@ public static class CapacityRequestValidator
         {
             errors.Add(new("id", "is empty; give the request an id"));
         }
-        else if (Names.TooLong(request.Id.Value) is { } longId)
+        else if (Names.Problem(request.Id.Value) is { } badId)
         {
-            errors.Add(new("id", $"{longId}; give the request a shorter id"));
+            errors.Add(new("id", badId));
         }
 
         if (string.IsNullOrWhiteSpace(request.Customer))
         {
             errors.Add(new("customer", "is empty; name the customer submitting the request"));
         }
-        else if (Names.TooLong(request.Customer) is { } longCustomer)
+        else if (Names.Problem(request.Customer) is { } badCustomer)
         {
-            errors.Add(new("customer", $"{longCustomer}; name the customer as its agreement does"));
+            errors.Add(new("customer", $"{badCustomer}; name the customer as its agreement does"));
         }
 
         if (string.IsNullOrWhiteSpace(request.WorkloadClass))

@@ -491,10 +491,10 @@ public sealed partial class BrokerService : IAsyncDisposable
 
     private async Task<ServiceResult<IReadOnlyList<LedgerEvent>>> DecideLedgerAsync(string customer, Func<LedgerState, ContractBook, DateTimeOffset, LedgerDecision> decide, CancellationToken ct)
     {
-        if (Names.TooLong(customer) is { } tooLong)
+        if (Names.Problem(customer) is { } badCustomer)
         {
-            // The customer names the ledger's stream, whose id is bounded.
-            return ServiceResult<IReadOnlyList<LedgerEvent>>.Fail(RejectionKind.Invalid, $"customer: {tooLong}", [new FieldError("customer", tooLong)]);
+            // The customer names the ledger's stream.
+            return ServiceResult<IReadOnlyList<LedgerEvent>>.Fail(RejectionKind.Invalid, $"customer: {badCustomer}", [new FieldError("customer", badCustomer)]);
         }
 
         var stream = StreamNames.Ledger(customer);

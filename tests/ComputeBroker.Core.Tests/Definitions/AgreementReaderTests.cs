@@ -264,6 +264,18 @@ public sealed class AgreementReaderTests
     }
 
     [Fact]
+    public void ReadAgreement_CustomerWithASpace_IsRefused()
+    {
+        // The customer names its ledger's stream, whose id holds no whitespace.
+        var text = Agreement(FirstRefusal).Replace("customer: openai", "customer: 'open ai'", StringComparison.Ordinal)
+            .Replace("parties: [openai, microsoft]", "parties: ['open ai', microsoft]", StringComparison.Ordinal);
+
+        var parsed = DefinitionReader.ReadAgreement(text, File);
+
+        ErrorAt(parsed, "customer", "contains U+0020");
+    }
+
+    [Fact]
     public void ReadAgreement_SeveralMistakes_ReportsEveryOneInOneRun()
     {
         var parsed = Read(
