@@ -1,3 +1,5 @@
+using ComputeBroker.Domain;
+
 namespace ComputeBroker.Server.Security;
 
 /// <summary>What a key may do.</summary>
@@ -32,6 +34,10 @@ public sealed record Role(RoleKind Kind, string? Subject)
             case "auditor" when parts.Length == 1:
                 role = new Role(RoleKind.Auditor, null);
                 return true;
+            case "customer" or "provider" when parts.Length == 2 && parts[1].Length > 0 && Names.Problem(parts[1]) is { } problem:
+                // The subject is a customer or provider name, which names streams and is matched against requests' own.
+                error = $"'{text}': the {parts[0]} name {problem}";
+                return false;
             case "customer" or "provider" when parts.Length == 2 && parts[1].Length > 0:
                 role = new Role(parts[0] == "customer" ? RoleKind.Customer : RoleKind.Provider, parts[1]);
                 return true;

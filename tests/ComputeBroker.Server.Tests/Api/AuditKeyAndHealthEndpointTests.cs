@@ -94,6 +94,7 @@ public sealed class AuditKeyAndHealthEndpointTests(ApiBroker broker) : IClassFix
     [InlineData("""{"role": "superuser"}""", "role")]
     [InlineData("""{"role": "provider:"}""", "role")]
     [InlineData("""{"role": "customer"}""", "role")]
+    [InlineData("""{"role": "customer:open ai"}""", "role")]
     [InlineData("""{"role": 7}""", "role")]
     [InlineData("""{"note": "no role"}""", "role")]
     [InlineData("""{"role": "auditor", "expires": "never"}""", "expires")]
