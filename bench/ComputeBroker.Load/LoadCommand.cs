@@ -12,7 +12,8 @@ internal sealed class LoadSettings : CommandSettings
     /// <summary>The databases this command can measure (each run measures those of <c>--db</c>, in the order given).</summary>
     public static readonly IReadOnlyList<string> KnownDatabases = ["sqlite", "postgres"];
 
-    // The numbers are read as text and parsed here, so that a wrong one is reported with its option's name.
+    // The numbers are read as text and parsed here (one rule each, for the check and the value), so that a wrong one is
+    // reported with its option's name.
     [CommandOption("--requests <N>")]
     [Description("Workflows per service measurement, and single-row commits for the raw limit.")]
     [DefaultValue("2000")]
@@ -27,11 +28,12 @@ internal sealed class LoadSettings : CommandSettings
     [Description("Submit the paced measurement at this rate instead of half the raw limit: for comparing runs whose raw limits differ.")]
     public string? PaceText { get; set; }
 
-    public int Requests => int.Parse(RequestsText, CultureInfo.InvariantCulture);
+    /// <summary>The options' values, once <see cref="Validate"/> has passed (each is read by the same rule as it checks).</summary>
+    public int Requests => TryRequests(out var requests) ? requests : throw new InvalidOperationException("--requests was not validated");
 
-    public int Concurrency => int.Parse(ConcurrencyText, CultureInfo.InvariantCulture);
+    public int Concurrency => TryConcurrency(out var concurrency) ? concurrency : throw new InvalidOperationException("--concurrency was not validated");
 
-    public double? Pace => PaceText is null ? null : double.Parse(PaceText, CultureInfo.InvariantCulture);
+    public double? Pace => PaceText is null ? null : TryPace(out var pace) ? pace : throw new InvalidOperationException("--pace was not validated");
 
     [CommandOption("--db <LIST>")]
     [Description("The databases to measure, comma-separated: sqlite, postgres or both.")]
@@ -47,18 +49,17 @@ internal sealed class LoadSettings : CommandSettings
 
     public override ValidationResult Validate()
     {
-        if (!int.TryParse(RequestsText, NumberStyles.None, CultureInfo.InvariantCulture, out var requests) || requests < 1)
+        if (!TryRequests(out _))
         {
             return ValidationResult.Error($"--requests must be a whole number of at least 1 (it was '{RequestsText}'), e.g. --requests 4000");
         }
 
-        if (!int.TryParse(ConcurrencyText, NumberStyles.None, CultureInfo.InvariantCulture, out var concurrency) || concurrency is < 1 or > 1024)
+        if (!TryConcurrency(out _))
         {
             return ValidationResult.Error($"--concurrency must be a whole number from 1 to 1024 (it was '{ConcurrencyText}'), e.g. --concurrency 32");
         }
 
-        if (PaceText is not null
-            && !(double.TryParse(PaceText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var pace) && pace > 0 && double.IsFinite(pace)))
+        if (PaceText is not null && !TryPace(out _))
         {
             return ValidationResult.Error($"--pace must be a number of workflows per second above 0 (it was '{PaceText}'), e.g. --pace 2000");
         }
@@ -75,6 +76,15 @@ internal sealed class LoadSettings : CommandSettings
 
         return ValidationResult.Success();
     }
+
+    private bool TryRequests(out int requests) =>
+        int.TryParse(RequestsText, NumberStyles.None, CultureInfo.InvariantCulture, out requests) && requests >= 1;
+
+    private bool TryConcurrency(out int concurrency) =>
+        int.TryParse(ConcurrencyText, NumberStyles.None, CultureInfo.InvariantCulture, out concurrency) && concurrency is >= 1 and <= 1024;
+
+    private bool TryPace(out double pace) =>
+        double.TryParse(PaceText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out pace) && pace > 0 && double.IsFinite(pace);
 }
 
 /// <summary>Measures each database of <see cref="LoadSettings.Databases"/> and prints the tables.</summary>

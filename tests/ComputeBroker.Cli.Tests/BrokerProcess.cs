@@ -89,12 +89,17 @@ public static class BrokerProcess
     }
 
     /// <summary>
-    /// Runs one of the bench commands with a wrong option and checks that it refused it before doing anything: exit code 1,
-    /// nothing on stdout, one line on stderr starting "error: " that contains <paramref name="expected"/>.
+    /// Runs one of the repository's commands with a wrong argument and checks that it refused it before doing anything: exit
+    /// code 1, nothing on stdout, one line on stderr starting "error: " that contains <paramref name="expected"/>.
     /// </summary>
-    public static async Task AssertRefusedAsync(string dll, string expected, params string[] args)
+    public static Task AssertRefusedAsync(string dll, string expected, params string[] args) =>
+        AssertRefusedAsync(dll, Path.GetTempPath(), expected, args);
+
+    /// <inheritdoc cref="AssertRefusedAsync(string, string, string[])"/>
+    /// <param name="workingDirectory">Where the command runs (relative paths in <paramref name="args"/> start there).</param>
+    public static async Task AssertRefusedAsync(string dll, string workingDirectory, string expected, params string[] args)
     {
-        var result = await RunAsync(dll, new Dictionary<string, string?>(), Path.GetTempPath(), args);
+        var result = await RunAsync(dll, new Dictionary<string, string?>(), workingDirectory, args);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal(string.Empty, result.Stdout);
