@@ -2,16 +2,20 @@ using System.Data.Common;
 using ComputeBroker.Domain;
 using ComputeBroker.Server.Hosting;
 using ComputeBroker.Sourcing;
+using ComputeBroker.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace ComputeBroker.Server.Service;
 
 /// <summary>
-/// The deadline runner. Every append to a request's stream writes the request's row in <see cref="DeadlineTable"/> in
-/// its own transaction, so the table says what the log says. The runner claims due rows with a lease and fires each
-/// with <see cref="SourcingEngine.Tick"/>; the tick's append rewrites (or deletes) the row. Wake-ups: the in-memory
-/// scheduler at the deadlines this process knows of, and the poll every second for the rest (written before a restart,
-/// or by another replica).
+/// The deadline runner. Every committed append to a request's stream leaves the request's row in <see cref="DeadlineTable"/>
+/// to be written (<see cref="DeadlineWriter"/>), and the runner writes what is waiting before it claims, so a claim sees
+/// every deadline this process committed. The runner claims due rows with a lease and fires each with
+/// <see cref="SourcingEngine.Tick"/>; the tick's append rewrites (or deletes) the row. Wake-ups: the in-memory scheduler at
+/// the deadlines this process knows of, and the poll every second for the rest (written before a restart, or by another
+/// replica). On PostgreSQL, where replicas share the table, each replica also sets the rows of the open requests it knows
+/// of from the log every <see cref="ReconcileEvery"/>: a replica that died between a commit and its row's write leaves
+/// that deadline to the others.
 /// </summary>
 public sealed partial class BrokerService
 {
@@ -25,12 +29,31 @@ public sealed partial class BrokerService
     /// </summary>
     private static readonly TimeSpan DeadlineLease = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often a replica on PostgreSQL sets the open requests' rows from the log (real time).</summary>
+    private static readonly TimeSpan ReconcileEvery = TimeSpan.FromMinutes(1);
+
+    private DeadlineWriter? _deadlineWriter;
+
     /// <summary>UTC ticks of the earliest wake-up armed on the scheduler and not yet run; <see cref="long.MaxValue"/> when none.</summary>
     private long _armedWake = long.MaxValue;
     private int _runRequests;
 
     /// <summary>The durable deadline table in the event store's database; required by <see cref="StartAsync"/>. Set before it.</summary>
-    public DeadlineTable? Deadlines { get; init; }
+    public DeadlineTable? Deadlines
+    {
+        get;
+        init
+        {
+            field = value;
+            _deadlineWriter = value is null ? null : new DeadlineWriter(value);
+        }
+    }
+
+    /// <summary>
+    /// Writes the deadline rows of every append committed so far. The runner does before each claim and the service at stop;
+    /// a caller that reads the table directly (a test, a tool) calls it first.
+    /// </summary>
+    public Task WriteDeadlinesAsync(CancellationToken ct) => _deadlineWriter?.FlushAsync(ct) ?? Task.CompletedTask;
 
     /// <summary>Who this process's claims name (<c>claimed_by</c>): host, process and a per-service nonce.</summary>
     public string ReplicaId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
@@ -68,6 +91,7 @@ public sealed partial class BrokerService
         var table = Deadlines!;
         try
         {
+            await WriteDeadlinesAsync(ct);
             while (true)
             {
                 // The broker's clock, never the database's: deadlines are instants of the broker's clock.
@@ -86,6 +110,8 @@ public sealed partial class BrokerService
                 }
             }
 
+            // The fired ticks' rows first: until they are written the table still shows their claims.
+            await WriteDeadlinesAsync(ct);
             if (await table.NextDueAsync(ct) is { } next)
             {
                 WakeAt(next);
@@ -144,11 +170,49 @@ public sealed partial class BrokerService
         }
     }
 
+    /// <summary>A committed append's deadline row, to be written before the next claim.</summary>
+    private void Committed(DeadlineChange? deadline)
+    {
+        if (deadline is not null)
+        {
+            _deadlineWriter?.Add(deadline);
+        }
+    }
+
+    /// <summary>
+    /// On PostgreSQL, every <see cref="ReconcileEvery"/>: the open requests' rows from the log, where missing or older. Called by
+    /// the poll; <paramref name="last"/> is when it last ran.
+    /// </summary>
+    private async Task<DateTimeOffset> ReconcileDeadlinesAsync(DateTimeOffset last, CancellationToken ct)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        if (Deadlines is not { Provider: StorageProvider.Postgres } table || now - last < ReconcileEvery)
+        {
+            return last;
+        }
+
+        await table.ReconcileAsync(Projection.OpenDeadlines(), ct);
+        return now;
+    }
+
+    /// <summary>At stop: the rows still waiting. A failure is logged; the next start writes them from the log.</summary>
+    private async Task WriteDeadlinesAtStopAsync()
+    {
+        try
+        {
+            await WriteDeadlinesAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
+        {
+            LogDeadlineWriteAtStopFailed(_deadlineWriter?.Pending ?? 0, ex);
+        }
+    }
+
     /// <summary>
     /// The request's deadline row as an append that leaves its stream at <paramref name="version"/> sets it; null when the
     /// service keeps no table, or when the request was already waiting for <paramref name="unchangedFrom"/> and still is: its
-    /// row says so already (a quote that does not close the window), and one write fewer per append is less work under the
-    /// append lock. The row's version then stays at the append that set the deadline, which only makes a stale tick's
+    /// row says so already (a quote that does not close the window), and one row write fewer per append is less work for the
+    /// database. The row's version then stays at the append that set the deadline, which only makes a stale tick's
     /// release (<see cref="DeadlineTable.RescheduleAsync"/>) set the same instant again; a claimed row's tick passes null, so
     /// that its append always rewrites the row and releases the claim.
     /// </summary>
@@ -186,6 +250,9 @@ public sealed partial class BrokerService
             return RunDueAsync(ct);
         });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} deadline rows at stop failed; the next start writes them from the log")]
+    private partial void LogDeadlineWriteAtStopFailed(int count, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Claiming due deadlines failed; the next poll retries")]
     private partial void LogClaimFailed(Exception ex);

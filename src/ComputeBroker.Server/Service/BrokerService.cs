@@ -57,7 +57,6 @@ public sealed partial class BrokerService : IAsyncDisposable
         _commits = new CommitQueue(
             store,
             ApplyInline,
-            (transaction, changes, ct) => Deadlines is { } table ? table.SaveAsync(transaction, changes, ct) : Task.CompletedTask,
             ownThread: store.Provider == StorageProvider.Sqlite,
             meter: meters?.Create(CommitQueue.MeterName));
         _clock = clock;
@@ -94,16 +93,16 @@ public sealed partial class BrokerService : IAsyncDisposable
     public BrokerWebhooks? Webhooks { get; init; }
 
     /// <summary>
-    /// Reads the log into the projection, restores simulated inventory, gives every open request's deadline a row if it
-    /// has none (a database written before the deadline table existed) and starts the runners; the first look for due
-    /// deadlines is at once.
+    /// Reads the log into the projection, restores simulated inventory, sets every open request's deadline row from the log
+    /// where it is missing or older (rows the process had no time to write before it stopped, or a database written before
+    /// the deadline table existed) and starts the runners; the first look for due deadlines is at once.
     /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
         var deadlines = Deadlines ?? throw new InvalidOperationException("a started broker service fires deadlines: set Deadlines (DeadlineTable.OpenAsync on the event store's database) first");
         await CatchUpAsync(ct);
         RestoreInventory();
-        await deadlines.BackfillAsync(Projection.OpenDeadlines(), ct);
+        await deadlines.ReconcileAsync(Projection.OpenDeadlines(), ct);
         _scheduler.Start();
         Webhooks?.Start();
         _poll = Task.Run(() => PollAsync(_stop.Token), CancellationToken.None);
@@ -202,9 +201,11 @@ public sealed partial class BrokerService : IAsyncDisposable
             }
 
             var outgoing = Webhooks?.Outgoing(state, 0, decision.Events);
+            var deadline = DeadlineOf(state, decision.Events.Count - 1);
             try
             {
-                result = (await _commits.AppendAsync(appends, decoded, outgoing, ct, DeadlineOf(state, decision.Events.Count - 1))).EnsureCommitted();
+                result = (await _commits.AppendAsync(appends, decoded, outgoing, ct)).EnsureCommitted();
+                Committed(deadline);
                 webhooksWritten = outgoing is not null;
             }
             catch (ConcurrencyConflictException) when (idemStream is not null)
@@ -454,7 +455,8 @@ public sealed partial class BrokerService : IAsyncDisposable
                 {
                     var outgoing = Webhooks?.Outgoing(state, slot.Version + 1, decision.Events);
                     var deadline = DeadlineOf(state, slot.Version + decision.Events.Count, claim is null ? dueBefore : null);
-                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct, deadline)).EnsureCommitted();
+                    var result = (await _commits.AppendAsync([Append(StreamNames.Request(id), slot.Version, decision.Events)], decision.Events, outgoing, ct)).EnsureCommitted();
+                    Committed(deadline);
                     slot.Version += decision.Events.Count;
                     await AfterCommitAsync(state, decision.Events, result, outgoing is not null, ct);
                     if (state.IsClosed)
@@ -791,6 +793,7 @@ public sealed partial class BrokerService : IAsyncDisposable
     {
         // Other replicas' writes reach this replica's projection within a second, and so do the deadlines this process was
         // not told of (other replicas', or written before a restart): the first look is at once.
+        var reconciled = TimeProvider.System.GetUtcNow();
         for (var first = true; !ct.IsCancellationRequested; first = false)
         {
             try
@@ -799,6 +802,7 @@ public sealed partial class BrokerService : IAsyncDisposable
                 {
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);
                     await CatchUpAsync(ct);
+                    reconciled = await ReconcileDeadlinesAsync(reconciled, ct);
                 }
 
                 await RunDueAsync(ct);
@@ -837,6 +841,8 @@ public sealed partial class BrokerService : IAsyncDisposable
 
         await _scheduler.DisposeAsync();
         await _commits.DisposeAsync();
+        await WriteDeadlinesAtStopAsync();
+        _deadlineWriter?.Dispose();
         if (Webhooks is not null)
         {
             await Webhooks.DisposeAsync();

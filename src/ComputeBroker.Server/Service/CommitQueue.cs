@@ -30,7 +30,6 @@ public sealed class CommitQueue : IAsyncDisposable
     private readonly Channel<Pending> _queue;
     private readonly Task _writer;
     private readonly Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> _committed;
-    private readonly Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? _saveDeadlines;
     private readonly Histogram<double>? _duration;
     private readonly Histogram<int>? _size;
     private Task _folded = Task.CompletedTask;
@@ -42,7 +41,6 @@ public sealed class CommitQueue : IAsyncDisposable
     /// Called with every committed group's events, in commit order, before the callers resume; with them, when every append of
     /// the group gave them, the objects the events were serialized from, in the same order (so the caller need not parse its own JSON).
     /// </param>
-    /// <param name="saveDeadlines">Writes the deadline rows the appends carry, all of a group's at once, in its transaction.</param>
     /// <param name="meter">Where to record each commit's duration and size (<see cref="DurationInstrument"/>, <see cref="SizeInstrument"/>); none when null.</param>
     /// <param name="ownThread">
     /// The writer runs on a thread of its own instead of the thread pool, for a store whose appends complete synchronously
@@ -54,13 +52,12 @@ public sealed class CommitQueue : IAsyncDisposable
     /// of order, and one writer with larger groups sustained more (docs/architecture.md, "The write path under load").
     /// </remarks>
     public CommitQueue(IEventStore store, Action<IReadOnlyList<RecordedEvent>, IReadOnlyList<object>?> committed,
-        Func<AppendTransaction, IReadOnlyList<DeadlineChange>, CancellationToken, Task>? saveDeadlines = null, bool ownThread = false, Meter? meter = null)
+        bool ownThread = false, Meter? meter = null)
     {
         _store = store;
         _duration = meter?.CreateHistogram<double>(DurationInstrument, "s", "Time from the commit writer taking a group of appends to its outcome");
         _size = meter?.CreateHistogram<int>(SizeInstrument, "{append}", "Appends committed together in one transaction");
         _committed = committed;
-        _saveDeadlines = saveDeadlines;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
         _writer = ownThread
             ? Task.Factory.StartNew(WriteOnOwnThread, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
@@ -82,11 +79,9 @@ public sealed class CommitQueue : IAsyncDisposable
     /// in the transaction that commits these events (see <see cref="IEventStore"/>): its rows commit if and only if the events do.
     /// <paramref name="decoded"/>, when given, holds the object each event of <paramref name="appends"/> was serialized from, in order.
     /// </summary>
-    /// <paramref name="deadline"/>, when given, is the request's deadline row as this append leaves it, written in the same transaction.
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<AppendTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct,
-        DeadlineChange? deadline = null)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, IReadOnlyList<object>? decoded, Func<AppendTransaction, CancellationToken, Task>? inTransaction, CancellationToken ct)
     {
-        var pending = new Pending(appends, decoded, inTransaction, deadline, ct);
+        var pending = new Pending(appends, decoded, inTransaction, ct);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromException<AppendResult>(new ObjectDisposedException(nameof(CommitQueue)));
     }
 
@@ -251,15 +246,11 @@ public sealed class CommitQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// The writes that commit with these appends (the whole group, or one append retried alone): each member's own, then
-    /// every member's deadline row at once.
-    /// </summary>
-    private Func<AppendTransaction, CancellationToken, Task>? WritesOf(IReadOnlyList<Pending> members)
+    /// <summary>The writes that commit with these appends (the whole group, or one append retried alone): each member's own.</summary>
+    private static Func<AppendTransaction, CancellationToken, Task>? WritesOf(IReadOnlyList<Pending> members)
     {
         var writes = members.Where(p => p.InTransaction is not null).Select(p => p.InTransaction!).ToArray();
-        var deadlines = _saveDeadlines is null ? [] : members.Where(p => p.Deadline is not null).Select(p => p.Deadline!).ToArray();
-        if (writes.Length == 0 && deadlines.Length == 0)
+        if (writes.Length == 0)
         {
             return null;
         }
@@ -269,11 +260,6 @@ public sealed class CommitQueue : IAsyncDisposable
             foreach (var write in writes)
             {
                 await write(transaction, token);
-            }
-
-            if (deadlines.Length > 0)
-            {
-                await _saveDeadlines!(transaction, deadlines, token);
             }
         };
     }
@@ -285,7 +271,7 @@ public sealed class CommitQueue : IAsyncDisposable
         await _folded;
     }
 
-    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<AppendTransaction, CancellationToken, Task>? InTransaction, DeadlineChange? Deadline, CancellationToken Cancellation)
+    private sealed record Pending(IReadOnlyList<StreamAppend> Appends, IReadOnlyList<object>? Decoded, Func<AppendTransaction, CancellationToken, Task>? InTransaction, CancellationToken Cancellation)
     {
         public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

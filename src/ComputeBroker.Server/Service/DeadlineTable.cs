@@ -13,17 +13,20 @@ public sealed record DeadlineRow(RequestId Request, DateTimeOffset DueAt, long S
 /// <summary>A deadline claimed for firing: no other runner claims it until the lease ends.</summary>
 public sealed record DeadlineClaim(RequestId Request, DateTimeOffset DueAt, long StreamVersion);
 
-/// <summary>What an append does to its request's row: sets the deadline (or deletes the row when <paramref name="DueAt"/> is null) at the stream version the append leaves.</summary>
+/// <summary>What a committed append does to its request's row: sets the deadline (or deletes the row when <paramref name="DueAt"/> is null) at the stream version the append leaves.</summary>
 public sealed record DeadlineChange(RequestId Request, DateTimeOffset? DueAt, long StreamVersion);
 
-/// <summary>An open request's next deadline, as the log gives it, for <see cref="DeadlineTable.BackfillAsync"/>.</summary>
+/// <summary>An open request's next deadline, as the log gives it, for <see cref="DeadlineTable.ReconcileAsync"/>.</summary>
 public sealed record KnownDeadline(RequestId Request, DateTimeOffset DueAt, long StreamVersion);
 
 /// <summary>
 /// The durable deadline table in the event store's own database (SQLite or PostgreSQL): <c>request_deadlines</c>, one
 /// row per open request that waits for a deadline (an offer's, the quote window's, a match window's, a reservation's).
-/// The row is written in the transaction of every append to the request's stream (<see cref="SaveAsync"/>), so it
-/// always says what the log says; a closed request, or one with nothing to wait for, has no row.
+/// The table is a projection of the log, as the broker's views are: the rows an append leaves are written after it commits,
+/// in a transaction of their own (<see cref="WriteAsync"/>), and a row is never set back to an older stream version. A row
+/// the process had no time to write is written from the log at the next start (<see cref="ReconcileAsync"/>); one left
+/// behind by a closed request is claimed once, fires nothing, and is deleted. A closed request, or one with nothing to
+/// wait for, has no row.
 /// </summary>
 /// <remarks>
 /// Claiming takes due rows with a lease, in one statement: on PostgreSQL the candidates are locked
@@ -34,8 +37,8 @@ public sealed record KnownDeadline(RequestId Request, DateTimeOffset DueAt, long
 /// </remarks>
 public sealed class DeadlineTable : IAsyncDisposable
 {
-    /// <summary>Rows per statement in a backfill: well under both engines' limits on parameters.</summary>
-    private const int BackfillChunk = 200;
+    /// <summary>Advisory lock key PostgreSQL writers of several rows take in turn (see <see cref="WriteAsync"/>).</summary>
+    private const long WriteLock = 0x43420005; // "CB" 0005
 
     private readonly SideDatabase _db;
 
@@ -48,83 +51,111 @@ public sealed class DeadlineTable : IAsyncDisposable
         new(await SideDatabase.OpenAsync(location, DeadlineSchema.Tables, ct));
 
     /// <summary>
-    /// Inside an append's transaction: sets the request's row to <paramref name="dueAt"/> at <paramref name="streamVersion"/>
-    /// (the version the append leaves the stream at), releasing any claim, or deletes it when <paramref name="dueAt"/> is null
-    /// (closed, or nothing to wait for). One statement, so a group commit of many appends stays cheap.
+    /// Writes the rows committed appends leave, in a transaction of its own: each change sets its request's row to its
+    /// instant at its stream version, releasing any claim, or deletes the row when <see cref="DeadlineChange.DueAt"/> is null
+    /// (closed, or nothing to wait for). A change never goes back on a newer one: a row already at a later stream version is
+    /// left as it is (another replica's append, or a change written before this one arrived late). Changes are written in
+    /// the order of their request ids, and writers of several rows at once take turns (on PostgreSQL an advisory lock), so
+    /// that two of them can never deadlock. Returns how many rows were added, changed or deleted.
     /// </summary>
-    public Task SaveAsync(AppendTransaction transaction, RequestId request, DateTimeOffset? dueAt, long streamVersion, CancellationToken ct) =>
-        SaveAsync(transaction, [new DeadlineChange(request, dueAt, streamVersion)], ct);
+    public Task<int> WriteAsync(IReadOnlyList<DeadlineChange> changes, CancellationToken ct) => changes.Count == 0
+        ? Task.FromResult(0)
+        : _db.WriteAsync(async (connection, transaction) =>
+        {
+            var ordered = changes.OrderBy(c => c.Request.Value, StringComparer.Ordinal).ToArray();
+            if (Provider == StorageProvider.Postgres)
+            {
+                return await WritePostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, ordered, ct);
+            }
+
+            // SQLite runs in this process and has one writer: a prepared statement per row costs microseconds.
+            await using var delete = Command(connection, transaction, "DELETE FROM request_deadlines WHERE request_id = @id AND stream_version <= @version");
+            var deleteId = Add(delete, "id", string.Empty);
+            var deleteVersion = Add(delete, "version", 0L);
+            await using var upsert = Command(connection, transaction,
+                $"INSERT INTO request_deadlines (request_id, due_at, stream_version, locked_until, claimed_by) VALUES (@id, @due, @version, NULL, NULL) {NewerOnly}");
+            var upsertId = Add(upsert, "id", string.Empty);
+            var upsertDue = Add(upsert, "due", string.Empty);
+            var upsertVersion = Add(upsert, "version", 0L);
+            var written = 0;
+            foreach (var change in ordered)
+            {
+                if (change.DueAt is { } due)
+                {
+                    upsertId.Value = change.Request.Value;
+                    upsertDue.Value = _db.Instant(due);
+                    upsertVersion.Value = change.StreamVersion;
+                    written += await upsert.ExecuteNonQueryAsync(ct);
+                }
+                else
+                {
+                    deleteId.Value = change.Request.Value;
+                    deleteVersion.Value = change.StreamVersion;
+                    written += await delete.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            return written;
+        }, ct);
 
     /// <summary>
-    /// As <see cref="SaveAsync(AppendTransaction, RequestId, DateTimeOffset?, long, CancellationToken)"/> for the appends of a
-    /// whole group commit, one request each. On PostgreSQL every change is at most two statements over arrays (a delete and an
-    /// upsert), whatever the group's size, sent with the events' insert and the commit in one round trip.
+    /// Sets the row of each open request the log knows of to the deadline the log gives, where the row is missing or older
+    /// (an append whose row was never written: the process stopped between its commit and the write, or the database
+    /// was written before the table existed), and returns how many rows were added or changed. Newer rows are left as they are.
     /// </summary>
-    public async Task SaveAsync(AppendTransaction append, IReadOnlyList<DeadlineChange> changes, CancellationToken ct)
+    public Task<int> ReconcileAsync(IReadOnlyList<KnownDeadline> deadlines, CancellationToken ct) =>
+        WriteAsync(deadlines.Select(d => new DeadlineChange(d.Request, d.DueAt, d.StreamVersion)).ToArray(), ct);
+
+    /// <summary>The upsert's conflict clause: a newer stream version rewrites the row and releases its claim; an older one changes nothing.</summary>
+    private const string NewerOnly =
+        """
+        ON CONFLICT (request_id) DO UPDATE SET due_at = excluded.due_at, stream_version = excluded.stream_version, locked_until = NULL, claimed_by = NULL
+        WHERE request_deadlines.stream_version < excluded.stream_version
+        """;
+
+    private static async Task<int> WritePostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DeadlineChange[] ordered, CancellationToken ct)
     {
-        if (changes.Count == 0)
+        // One statement per kind over arrays, whatever the number of rows.
+        var deleted = ordered.Where(c => c.DueAt is null).ToArray();
+        var set = ordered.Where(c => c.DueAt is not null).ToArray();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var gate = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
+        gate.Parameters.Add(new NpgsqlParameter<long> { TypedValue = WriteLock });
+        batch.BatchCommands.Add(gate);
+        if (deleted.Length > 0)
         {
-            return;
+            var delete = new NpgsqlBatchCommand(
+                """
+                DELETE FROM request_deadlines d USING unnest($1::text[], $2::bigint[]) AS x(request_id, stream_version)
+                WHERE d.request_id = x.request_id AND d.stream_version <= x.stream_version
+                """);
+            delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = deleted.Select(c => c.Request.Value).ToArray() });
+            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = deleted.Select(c => c.StreamVersion).ToArray() });
+            batch.BatchCommands.Add(delete);
         }
 
-        const string Upsert =
-            """
-            ON CONFLICT (request_id) DO UPDATE SET due_at = excluded.due_at, stream_version = excluded.stream_version, locked_until = NULL, claimed_by = NULL
-            """;
-        var transaction = append.Transaction;
-        var connection = transaction.Connection!;
-        if (Provider == StorageProvider.Postgres)
+        if (set.Length > 0)
         {
-            var batch = append.Batch ?? throw new ArgumentException("a PostgreSQL append gives its batch", nameof(append));
-            var deleted = changes.Where(c => c.DueAt is null).Select(c => c.Request.Value).ToArray();
-            var set = changes.Where(c => c.DueAt is not null).ToArray();
-            if (deleted.Length > 0)
-            {
-                var delete = new NpgsqlBatchCommand("DELETE FROM request_deadlines WHERE request_id = ANY($1)");
-                delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = deleted });
-                batch.BatchCommands.Add(delete);
-            }
-
-            if (set.Length > 0)
-            {
-                var upsert = new NpgsqlBatchCommand(
-                    $"""
-                     INSERT INTO request_deadlines (request_id, due_at, stream_version)
-                     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-                     {Upsert}
-                     """);
-                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = set.Select(c => c.Request.Value).ToArray() });
-                upsert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = set.Select(c => c.DueAt!.Value.ToUniversalTime()).ToArray() });
-                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = set.Select(c => c.StreamVersion).ToArray() });
-                batch.BatchCommands.Add(upsert);
-            }
-
-            return;
+            var upsert = new NpgsqlBatchCommand(
+                $"""
+                 INSERT INTO request_deadlines (request_id, due_at, stream_version)
+                 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) ORDER BY 1
+                 {NewerOnly}
+                 """);
+            upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = set.Select(c => c.Request.Value).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = set.Select(c => c.DueAt!.Value.ToUniversalTime()).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = set.Select(c => c.StreamVersion).ToArray() });
+            batch.BatchCommands.Add(upsert);
         }
 
-        // SQLite runs in this process: a prepared statement per row costs microseconds.
-        await using var deleteOne = Command(connection, transaction, "DELETE FROM request_deadlines WHERE request_id = @id");
-        var deleteId = Add(deleteOne, "id", string.Empty);
-        await using var upsertOne = Command(connection, transaction,
-            $"INSERT INTO request_deadlines (request_id, due_at, stream_version, locked_until, claimed_by) VALUES (@id, @due, @version, NULL, NULL) {Upsert}");
-        var upsertId = Add(upsertOne, "id", string.Empty);
-        var upsertDue = Add(upsertOne, "due", string.Empty);
-        var upsertVersion = Add(upsertOne, "version", 0L);
-        foreach (var change in changes)
+        await batch.ExecuteNonQueryAsync(ct);
+        var written = 0;
+        for (var i = 1; i < batch.BatchCommands.Count; i++)
         {
-            if (change.DueAt is { } due)
-            {
-                upsertId.Value = change.Request.Value;
-                upsertDue.Value = _db.Instant(due);
-                upsertVersion.Value = change.StreamVersion;
-                await upsertOne.ExecuteNonQueryAsync(ct);
-            }
-            else
-            {
-                deleteId.Value = change.Request.Value;
-                await deleteOne.ExecuteNonQueryAsync(ct);
-            }
+            written += batch.BatchCommands[i].RecordsAffected;
         }
+
+        return written;
     }
 
     /// <summary>
@@ -184,42 +215,6 @@ public sealed class DeadlineTable : IAsyncDisposable
             }
 
             return await command.ExecuteNonQueryAsync(ct) == 1;
-        }, ct);
-
-    /// <summary>
-    /// Adds a row for each deadline that has none, in one transaction, and returns how many were added: a database
-    /// written before the table existed keeps its deadlines. Rows that exist are left as they are (the appends keep them).
-    /// </summary>
-    public Task<int> BackfillAsync(IReadOnlyList<KnownDeadline> deadlines, CancellationToken ct) => deadlines.Count == 0
-        ? Task.FromResult(0)
-        : _db.WriteAsync(async (connection, transaction) =>
-        {
-            if (Provider == StorageProvider.Postgres)
-            {
-                // Appends write rows in whatever order their group holds; so that inserting many rows here cannot deadlock
-                // with one of them, the backfill waits for the appends writing rows and holds off new ones until it commits.
-                await using var gate = Command(connection, transaction, "LOCK TABLE request_deadlines IN SHARE ROW EXCLUSIVE MODE");
-                await gate.ExecuteNonQueryAsync(ct);
-            }
-
-            var added = 0;
-            foreach (var chunk in deadlines.Chunk(BackfillChunk))
-            {
-                var sql = new StringBuilder("INSERT INTO request_deadlines (request_id, due_at, stream_version) VALUES ");
-                await using var insert = Command(connection, transaction, "");
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ", ")}(@id{i}, @due{i}, @version{i})");
-                    Add(insert, $"id{i}", chunk[i].Request.Value);
-                    Add(insert, $"due{i}", _db.Instant(chunk[i].DueAt));
-                    Add(insert, $"version{i}", chunk[i].StreamVersion);
-                }
-
-                insert.CommandText = sql.Append(" ON CONFLICT (request_id) DO NOTHING").ToString();
-                added += await insert.ExecuteNonQueryAsync(ct);
-            }
-
-            return added;
         }, ct);
 
     /// <summary>The earliest instant a row can be claimed (its due time, or the end of the lease that holds it), if any.</summary>

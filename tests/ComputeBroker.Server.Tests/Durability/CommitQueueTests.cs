@@ -24,11 +24,10 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task ConcurrentAppends_EachCallerGetsItsOwnEventsInOrder_AndEveryDeadlineRowCommitsWithThem(bool ownThread)
+    public async Task ConcurrentAppends_EachCallerGetsItsOwnEventsInOrder_AfterTheCallbackHasSeenThem(bool ownThread)
     {
         await using var db = await CreateDatabaseAsync();
         await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
-        await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
         var seen = new ConcurrentBag<(RecordedEvent Event, object? Decoded)>();
         long folded = 0;
         var outOfOrder = 0;
@@ -49,18 +48,15 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
 
                 Interlocked.Exchange(ref folded, events[^1].Position);
             },
-            table.SaveAsync,
             ownThread);
 
-        // 200 requests' first appends at once, three events each; every other one closes at once (its row is deleted).
-        // Each caller resumes only once the callback has seen its events.
+        // 200 requests' first appends at once, three events each. Each caller resumes only once the callback has seen its events.
         var resumedEarly = 0;
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var decoded = Enumerable.Range(0, 3).Select(n => (object)$"r{i}-e{n}").ToArray();
             var append = new StreamAppend(new StreamId($"request-r{i}"), -1, decoded.Select(d => new EventData("test.event", $$"""{"id":"{{d}}"}""", Now)).ToArray());
-            var deadline = new DeadlineChange(new RequestId($"r{i}"), i % 2 == 0 ? Now.AddMinutes(i) : null, 2);
-            var result = await queue.AppendAsync([append], decoded, null, None, deadline);
+            var result = await queue.AppendAsync([append], decoded, null, None);
             if (result.Events[^1].Position > Interlocked.Read(ref folded))
             {
                 Interlocked.Increment(ref resumedEarly);
@@ -82,9 +78,6 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
 
         Assert.Equal(600, seen.Select(s => s.Event.Position).Distinct().Count());
         Assert.All(seen, s => Assert.Equal($$"""{"id":"{{s.Decoded}}"}""", s.Event.Json));
-        Assert.Equal(100, await table.CountAsync(None));
-        Assert.Equal(new DeadlineRow(new RequestId("r42"), Now.AddMinutes(42), 2, null, null), await table.FindAsync(new RequestId("r42"), None));
-        Assert.Null(await table.FindAsync(new RequestId("r43"), None));
         var statistics = queue.Statistics;
         Assert.Equal(200, statistics.Appends);
         Assert.InRange(statistics.Groups, 1, 200);
@@ -142,25 +135,23 @@ public abstract class CommitQueueTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
-    public async Task AGroupWithOneConflict_CommitsTheOthers_AndOnlyTheirDeadlineRows()
+    public async Task AGroupWithOneConflict_CommitsEachOfTheOthersOnce()
     {
         await using var db = await CreateDatabaseAsync();
         await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
-        await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
         await store.AppendAsync([new StreamAppend(new StreamId("request-taken"), -1, [new EventData("test.event", "{}", Now)])], None);
-        await using var queue = new CommitQueue(store, (_, _) => { }, table.SaveAsync);
+        await using var queue = new CommitQueue(store, (_, _) => { });
 
         var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => queue.AppendAsync(
             [new StreamAppend(new StreamId(i == 13 ? "request-taken" : $"request-r{i}"), -1, [new EventData("test.event", "{}", Now)])],
             null,
             null,
-            None,
-            new DeadlineChange(new RequestId(i == 13 ? "taken" : $"r{i}"), Now.AddHours(1), 0))));
+            None)));
 
         Assert.Single(results, r => !r.IsCommitted);
         Assert.False(results[13].IsCommitted);
-        Assert.Equal(29, await table.CountAsync(None));
-        Assert.Null(await table.FindAsync(new RequestId("taken"), None));
+        Assert.Equal(30, (await store.HeadAsync(None)).EventCount);
+        Assert.Equal(29, results.Where(r => r.IsCommitted).Select(r => r.Events[0].Position).Distinct().Count());
     }
 }
 

@@ -1,13 +1,17 @@
 using System.Net;
+using ComputeBroker.Domain;
 using ComputeBroker.Server.Hosting;
+using ComputeBroker.Server.Service;
 using ComputeBroker.Server.Tests.Infrastructure;
+using ComputeBroker.Storage;
 
 namespace ComputeBroker.Server.Tests.Durability;
 
 /// <summary>
-/// Deadlines live in the database (the log, and the deadline table written with it), not in memory: a deadline that
+/// Deadlines live in the database (the log, and the deadline table written from it), not in memory: a deadline that
 /// passes while the broker is down fires once when it comes back, one that is still ahead fires at its time on the new
-/// host, and a database written before the deadline table existed keeps its deadlines. The holder (azure) never answers (reliability 0),
+/// host, a row the broker stopped before writing is written from the log at the next start, and a database written
+/// before the deadline table existed keeps its deadlines. The holder (azure) never answers (reliability 0),
 /// so its first-refusal offer can only expire; the market answers within minutes of broker time. Each host gets its own
 /// <see cref="ScaledTimeProvider"/>, so "five days later" takes no real time.
 /// </summary>
@@ -97,6 +101,34 @@ public abstract class DeadlineRestartTests(PostgresFixture postgres)
 
         await using var upgraded = await StartAsync(db, new ScaledTimeProvider(respondBy.AddHours(1), 3600));
         using var admin = upgraded.Client(adminKey);
+        var shown = await Polling.WaitForTerminalAsync(admin, request, TimeSpan.FromSeconds(30));
+
+        var types = Polling.Types(shown);
+        Assert.Single(types, t => t == "offer.expired");
+        Assert.Single(types, t => t == "request.closed");
+        Assert.Equal(offer, shown.GetProperty("timeline").EnumerateArray().Single(t => t.Str("type") == "offer.expired").GetProperty("event").Str("offer"));
+    }
+
+    [SkippableFact]
+    public async Task ARowOlderThanTheLog_LeftByAStopBeforeItsWrite_IsSetFromTheLogAtRestart_AndTheOfferExpiresOnce()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var (adminKey, request, offer, respondBy) = await SubmitWithSilentHolderAsync(db);
+
+        // As if the broker had stopped between an append's commit and its row's write: the row is a version behind the
+        // log and says a month later.
+        await using (var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), CancellationToken.None))
+        {
+            var row = await table.FindAsync(new RequestId(request), CancellationToken.None);
+            Assert.NotNull(row);
+            Assert.Equal(respondBy, row.DueAt, TimeSpan.FromMilliseconds(1));
+            Assert.True(await table.RescheduleAsync(row.Request, respondBy.AddDays(30), row.StreamVersion, CancellationToken.None));
+        }
+
+        await db.ExecuteAsync("UPDATE request_deadlines SET stream_version = stream_version - 1");
+
+        await using var restarted = await StartAsync(db, new ScaledTimeProvider(respondBy.AddHours(1), 3600));
+        using var admin = restarted.Client(adminKey);
         var shown = await Polling.WaitForTerminalAsync(admin, request, TimeSpan.FromSeconds(30));
 
         var types = Polling.Types(shown);

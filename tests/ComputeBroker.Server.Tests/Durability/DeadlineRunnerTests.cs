@@ -25,6 +25,13 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
 
     protected abstract Task<TestDatabase> CreateDatabaseAsync();
 
+    /// <summary>The request's row once the service has written what its committed appends left.</summary>
+    protected static async Task<DeadlineRow?> RowAsync(BrokerService service, RequestId request)
+    {
+        await service.WriteDeadlinesAsync(None);
+        return await service.Deadlines!.FindAsync(request, None);
+    }
+
     [SkippableFact]
     public async Task ARequestsRow_FollowsItsAppends_AndACancelledRequestHasNone()
     {
@@ -32,14 +39,13 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
         await using var broker = await StartAsync(db, new SteppedClock(T0));
         using var admin = broker.Client((await broker.CreateKeyAsync("admin")).Key);
         var id = await SubmitAsync(admin);
-        var table = broker.Service.Deadlines!;
 
-        var row = await table.FindAsync(new RequestId(id), None);
+        var row = await RowAsync(broker.Service, new RequestId(id));
         var version = (await broker.Service.TimelineAsync(new RequestId(id), None))[^1].Version;
         await admin.PostAsync($"/v1/requests/{id}/cancel", null).ExpectAsync(HttpStatusCode.OK);
 
         Assert.Equal(new DeadlineRow(new RequestId(id), T0 + OfferWindow, version, null, null), row);
-        Assert.Null(await table.FindAsync(new RequestId(id), None));
+        Assert.Null(await RowAsync(broker.Service, new RequestId(id)));
     }
 
     [SkippableFact]
@@ -54,6 +60,7 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
         var version = before[^1].Version;
 
         // As if the row said the offer were due an hour ago: the runner claims it, the tick finds nothing due.
+        await broker.Service.WriteDeadlinesAsync(None);
         Assert.True(await table.RescheduleAsync(id, T0.AddHours(-1), version, None));
         var restored = await WaitForAsync(async () => await table.FindAsync(id, None) is { } r && r.DueAt == T0 + OfferWindow ? r : null, "the stale row to be set back");
 
@@ -71,13 +78,14 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
         var id = new RequestId(await SubmitAsync(admin));
 
         clock.Advance(OfferWindow + TimeSpan.FromMinutes(1));
-        await WaitForAsync(async () => await broker.Service.Deadlines!.FindAsync(id, None) is { } r && r.DueAt > T0 + OfferWindow ? r : null, "the quote window's row");
+        await WaitForAsync(async () => await RowAsync(broker.Service, id) is { } r && r.DueAt > T0 + OfferWindow ? r : null, "the quote window's row");
         clock.Advance(QuoteWindow + TimeSpan.FromMinutes(1));
         var types = await WaitForClosedAsync(broker.Service, id);
 
         Assert.Single(types, t => t is OfferExpired);
         Assert.Single(types, t => t is QuoteWindowClosed);
         Assert.Single(types, t => t is RequestClosed);
+        await broker.Service.WriteDeadlinesAsync(None);
         Assert.Equal(0, await broker.Service.Deadlines!.CountAsync(None));
     }
 
@@ -92,22 +100,21 @@ public abstract class DeadlineRunnerTests(PostgresFixture postgres)
         using var coreweave = broker.Client((await broker.CreateKeyAsync("provider:coreweave")).Key);
         var id = await SubmitAsync(admin);
         var request = new RequestId(id);
-        var table = broker.Service.Deadlines!;
         async Task<long> HeadAsync() => (await broker.Service.TimelineAsync(request, None))[^1].Version;
 
         var offer = (await azure.GetAsync("/v1/offers").ExpectAsync(HttpStatusCode.OK)).Items().Single(o => o.Str("requestId") == id).Str("id");
         await azure.PostJsonAsync($"/v1/offers/{offer}/decline", new { reason = "no capacity" }).ExpectAsync(HttpStatusCode.OK);
-        var market = await table.FindAsync(request, None);
+        var market = await RowAsync(broker.Service, request);
         var marketVersion = await HeadAsync();
 
         // Oracle's quote leaves the window open until coreweave answers: same deadline, so the row is not rewritten.
         await oracle.PostJsonAsync($"/v1/quote-requests/{id}/quote", new { gpus = 512, price = "10.00 USD" }).ExpectAsync(HttpStatusCode.OK);
-        var afterQuote = await table.FindAsync(request, None);
+        var afterQuote = await RowAsync(broker.Service, request);
         var quoteVersion = await HeadAsync();
 
         // CoreWeave's decline closes the window: the award waits for oracle's reservation, a deadline of its own.
         await coreweave.PostJsonAsync($"/v1/quote-requests/{id}/decline", new { reason = "sold out" }).ExpectAsync(HttpStatusCode.OK);
-        var afterClose = await table.FindAsync(request, None);
+        var afterClose = await RowAsync(broker.Service, request);
 
         Assert.Equal(new DeadlineRow(request, T0 + QuoteWindow, marketVersion, null, null), market);
         Assert.True(quoteVersion > marketVersion);
@@ -218,6 +225,8 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
             ids.AddRange((await Task.WhenAll(chunk.Select(i => SubmitAsync(i % 2 == 0 ? viaOne : viaTwo)))).Select(id => new RequestId(id)));
         }
 
+        await one.Service.WriteDeadlinesAsync(None);
+        await two.Service.WriteDeadlinesAsync(None);
         Assert.Equal(Requests, await one.Service.Deadlines!.CountAsync(None));
 
         // A third replica claimed some offers' deadlines and died: nobody fires those until its lease ends.
@@ -256,6 +265,8 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
             Assert.Single(t.Value, e => e is QuoteWindowClosed);
             Assert.Single(t.Value, e => e is RequestClosed);
         });
+        await one.Service.WriteDeadlinesAsync(None);
+        await two.Service.WriteDeadlinesAsync(None);
         Assert.Equal(0, await two.Service.Deadlines!.CountAsync(None));
     }
 
@@ -272,6 +283,7 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
         // Submitted through one, which keeps the request's state as of the submission.
         var request = new RequestId(await SubmitAsync(admin));
         var respondBy = T0 + OfferWindow;
+        await one.Service.WriteDeadlinesAsync(None);
         await using var table = await DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
 
         // One's runner claims the offer's deadline with a ten-second lease and stalls. The brokers' clock passes the
@@ -287,10 +299,12 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
 
         // One wakes up and fires its stale claim on the state it kept: its append meets two's, it reads the log again and
         // finds nothing due, so it records nothing and leaves the row as two's append wrote it (no lease).
+        await two.Service.WriteDeadlinesAsync(None);
         var rowAfterTwo = await table.FindAsync(request, None);
         var commitsBefore = one.Service.Commits;
         await one.Service.FireAsync(stalled, None);
         var afterBoth = await one.Service.TimelineAsync(request, None);
+        await one.Service.WriteDeadlinesAsync(None);
 
         // One tried exactly one append (the expiry, decided on its stale state), and the log shows it did not commit.
         Assert.Equal(commitsBefore.Appends + 1, one.Service.Commits.Appends);

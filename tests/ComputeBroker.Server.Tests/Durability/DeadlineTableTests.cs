@@ -8,9 +8,10 @@ using Npgsql;
 namespace ComputeBroker.Server.Tests.Durability;
 
 /// <summary>
-/// The deadline table on each database: rows commit with the appends that write them (alone or in a group commit),
-/// a claim takes due rows only and leases them, a lease keeps other claims off until it ends, a state read before a
-/// newer append never overwrites its row, and a backfill adds only the rows that are missing.
+/// The deadline table on each database: a write sets, moves and deletes rows and never goes back to an older stream
+/// version, a claim takes due rows only and leases them, a lease keeps other claims off until it ends, a state read
+/// before a newer append never overwrites its row, and a reconcile from the log adds the missing rows and moves the
+/// older ones only.
 /// </summary>
 public abstract class DeadlineTableTests(PostgresFixture postgres)
 {
@@ -22,61 +23,62 @@ public abstract class DeadlineTableTests(PostgresFixture postgres)
     protected abstract Task<TestDatabase> CreateDatabaseAsync();
 
     [SkippableFact]
-    public async Task Appends_WriteTheRequestsRowInTheirTransaction_AndTheClosingAppendDeletesIt()
+    public async Task Write_SetsMovesAndDeletesARow_AndNeverGoesBackToAnOlderStreamVersion()
     {
         await using var db = await CreateDatabaseAsync();
-        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await OpenAsync(db);
         var a = new RequestId("a");
 
-        await store.AppendAsync([Append("request-a", -1, events: 2)], Save(table, a, Now.AddHours(1), 1), None);
+        var added = await Write(table, a, Now.AddHours(1), 1);
         var submitted = await table.FindAsync(a, None);
-        var conflicted = await store.AppendAsync([Append("request-a", -1)], Save(table, a, Now.AddHours(9), 0), None);
-        var afterConflict = await table.FindAsync(a, None);
-        await store.AppendAsync([Append("request-a", 1)], Save(table, a, Now.AddHours(2), 2), None);
+        var older = await Write(table, a, Now.AddHours(9), 0);
+        var afterOlder = await table.FindAsync(a, None);
+        await Write(table, a, Now.AddHours(2), 2);
         var moved = await table.FindAsync(a, None);
-        await store.AppendAsync([Append("request-a", 2)], Save(table, a, null, 3), None);
+        var olderDelete = await Write(table, a, null, 1);
+        var afterOlderDelete = await table.FindAsync(a, None);
+        var deleted = await Write(table, a, null, 3);
 
+        Assert.Equal(1, added);
         Assert.Equal(new DeadlineRow(a, Now.AddHours(1), 1, null, null), submitted);
-        Assert.False(conflicted.IsCommitted);
-        Assert.Equal(submitted, afterConflict);
+        Assert.Equal(0, older);
+        Assert.Equal(submitted, afterOlder);
         Assert.Equal(new DeadlineRow(a, Now.AddHours(2), 2, null, null), moved);
+        Assert.Equal(0, olderDelete);
+        Assert.Equal(moved, afterOlderDelete);
+        Assert.Equal(1, deleted);
         Assert.Null(await table.FindAsync(a, None));
         Assert.Equal(0, await table.CountAsync(None));
     }
 
     [SkippableFact]
-    public async Task GroupCommit_WithOneConflict_WritesTheRowsOfTheCommittedAppendsOnly()
+    public async Task Write_ManyRowsAtOnce_SetsAndDeletesEach_AndTwoWritersAtOnceBothComplete()
     {
         await using var db = await CreateDatabaseAsync();
-        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await OpenAsync(db);
-        await store.AppendAsync([Append("request-taken", -1)], None);
-        await using var queue = new CommitQueue(store, (_, _) => { });
+        await using var other = await OpenAsync(db);
+        var first = Enumerable.Range(0, 300).Select(i => new DeadlineChange(new RequestId($"r{i}"), Now.AddMinutes(i), 1)).ToArray();
+        await table.WriteAsync(first, None);
 
-        var appends = Enumerable.Range(0, 20).Select(i => i == 7
-                ? queue.AppendAsync([Append("request-taken", -1)], null, Save(table, new RequestId("taken"), Now, 0), None)
-                : queue.AppendAsync([Append($"request-{i}", -1)], null, Save(table, new RequestId($"{i}"), Now.AddMinutes(i), 0), None))
-            .ToArray();
-        var results = await Task.WhenAll(appends);
+        // Every tenth row deleted, the others moved, by two writers whose rows overlap, in opposite orders.
+        var second = first.Select(c => c.Request.Value.EndsWith('0') ? c with { DueAt = null, StreamVersion = 2 } : c with { DueAt = Now.AddDays(1), StreamVersion = 2 }).ToArray();
+        var written = await Task.WhenAll(table.WriteAsync(second, None), other.WriteAsync(second.Reverse().ToArray(), None));
 
-        Assert.False(results[7].IsCommitted);
-        Assert.Equal(19, results.Count(r => r.IsCommitted));
-        Assert.Equal(19, await table.CountAsync(None));
-        Assert.Null(await table.FindAsync(new RequestId("taken"), None));
-        Assert.Equal(Now.AddMinutes(19), (await table.FindAsync(new RequestId("19"), None))!.DueAt);
+        Assert.Equal(300, written.Sum());
+        Assert.Equal(270, await table.CountAsync(None));
+        Assert.Null(await table.FindAsync(new RequestId("r10"), None));
+        Assert.Equal(new DeadlineRow(new RequestId("r11"), Now.AddDays(1), 2, null, null), await table.FindAsync(new RequestId("r11"), None));
     }
 
     [SkippableFact]
     public async Task Claim_TakesDueRowsOnly_LeasesThem_AndNoOtherClaimGetsThemUntilTheLeaseEnds()
     {
         await using var db = await CreateDatabaseAsync();
-        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await OpenAsync(db);
         var (a, b, c) = (new RequestId("a"), new RequestId("b"), new RequestId("c"));
-        await store.AppendAsync([Append("request-a", -1)], Save(table, a, Now.AddMinutes(-1), 0), None);
-        await store.AppendAsync([Append("request-b", -1)], Save(table, b, Now, 0), None);
-        await store.AppendAsync([Append("request-c", -1)], Save(table, c, Now.AddMinutes(1), 0), None);
+        await Write(table, a, Now.AddMinutes(-1), 0);
+        await Write(table, b, Now, 0);
+        await Write(table, c, Now.AddMinutes(1), 0);
 
         var first = await table.ClaimAsync(Now, Now.AddSeconds(30), "one", 10, None);
         var leased = await table.FindAsync(a, None);
@@ -93,7 +95,7 @@ public abstract class DeadlineTableTests(PostgresFixture postgres)
         Assert.Null((await table.FindAsync(c, None))!.LockedUntil);
 
         // The request's next append rewrites its row and releases the claim.
-        await store.AppendAsync([Append("request-a", 0)], Save(table, a, Now.AddHours(1), 1), None);
+        await Write(table, a, Now.AddHours(1), 1);
         Assert.Equal(new DeadlineRow(a, Now.AddHours(1), 1, null, null), await table.FindAsync(a, None));
     }
 
@@ -101,10 +103,9 @@ public abstract class DeadlineTableTests(PostgresFixture postgres)
     public async Task Reschedule_FromAStateOlderThanTheRow_LeavesTheRowAlone_AndNeverCreatesOne()
     {
         await using var db = await CreateDatabaseAsync();
-        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await OpenAsync(db);
         var a = new RequestId("a");
-        await store.AppendAsync([Append("request-a", -1, events: 4)], Save(table, a, Now, 3), None);
+        await Write(table, a, Now, 3);
         await table.ClaimAsync(Now, Now.AddSeconds(30), "one", 10, None);
 
         var older = await table.RescheduleAsync(a, Now.AddHours(5), 2, None);
@@ -124,32 +125,34 @@ public abstract class DeadlineTableTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
-    public async Task Backfill_AddsTheMissingRowsOnly_AndLeavesTheAppendsRowsAsTheyAre()
+    public async Task Reconcile_AddsTheMissingRows_MovesTheOlderOnes_AndLeavesTheRestAsTheyAre()
     {
         await using var db = await CreateDatabaseAsync();
-        await using var store = await EventStoreFactory.OpenAsync(db.Location, None);
         await using var table = await OpenAsync(db);
-        var a = new RequestId("a");
-        await store.AppendAsync([Append("request-a", -1, events: 5)], Save(table, a, Now.AddHours(1), 4), None);
-        var known = Enumerable.Range(0, 450).Select(i => new KnownDeadline(new RequestId($"r{i}"), Now.AddMinutes(i), i % 7)).Append(new KnownDeadline(a, Now, 2)).ToArray();
+        var (current, stale) = (new RequestId("current"), new RequestId("stale"));
+        await Write(table, current, Now.AddHours(1), 4);
+        await Write(table, stale, Now.AddHours(8), 1);
+        await table.ClaimAsync(Now.AddHours(9), Now.AddHours(10), "one", 10, None);
+        var known = Enumerable.Range(0, 450).Select(i => new KnownDeadline(new RequestId($"r{i}"), Now.AddMinutes(i), i % 7))
+            .Append(new KnownDeadline(current, Now, 4))
+            .Append(new KnownDeadline(stale, Now.AddMinutes(5), 3))
+            .ToArray();
 
-        var added = await table.BackfillAsync(known, None);
-        var again = await table.BackfillAsync(known, None);
+        var changed = await table.ReconcileAsync(known, None);
+        var again = await table.ReconcileAsync(known, None);
 
-        Assert.Equal(450, added);
+        Assert.Equal(451, changed);
         Assert.Equal(0, again);
-        Assert.Equal(451, await table.CountAsync(None));
-        Assert.Equal(new DeadlineRow(a, Now.AddHours(1), 4, null, null), await table.FindAsync(a, None));
+        Assert.Equal(452, await table.CountAsync(None));
+        Assert.Equal(new DeadlineRow(current, Now.AddHours(1), 4, Now.AddHours(10), "one"), await table.FindAsync(current, None));
+        Assert.Equal(new DeadlineRow(stale, Now.AddMinutes(5), 3, null, null), await table.FindAsync(stale, None));
         Assert.Equal(new DeadlineRow(new RequestId("r449"), Now.AddMinutes(449), 449 % 7, null, null), await table.FindAsync(new RequestId("r449"), None));
     }
 
     protected static Task<DeadlineTable> OpenAsync(TestDatabase db) => DeadlineTable.OpenAsync(EventStoreLocation.Parse(db.Location), None);
 
-    private static Func<AppendTransaction, CancellationToken, Task> Save(DeadlineTable table, RequestId request, DateTimeOffset? due, long version) =>
-        (transaction, ct) => table.SaveAsync(transaction, request, due, version, ct);
-
-    private static StreamAppend Append(string stream, long expected, int events = 1) =>
-        new(new StreamId(stream), expected, Enumerable.Range(0, events).Select(_ => new EventData("test.event", """{"x":1}""", Now)).ToArray());
+    protected static Task<int> Write(DeadlineTable table, RequestId request, DateTimeOffset? due, long version) =>
+        table.WriteAsync([new DeadlineChange(request, due, version)], None);
 }
 
 [Collection(DurableCollection.Name)]
@@ -170,7 +173,7 @@ public sealed class PostgresDeadlineTableTests(PostgresFixture postgres) : Deadl
         await using var db = await CreateDatabaseAsync();
         await using var table = await OpenAsync(db);
         var ids = Enumerable.Range(0, 10).Select(i => new RequestId($"r{i}")).ToArray();
-        await table.BackfillAsync(ids.Select(id => new KnownDeadline(id, Now, 0)).ToArray(), None);
+        await table.ReconcileAsync(ids.Select(id => new KnownDeadline(id, Now, 0)).ToArray(), None);
 
         // Another claimer is in the middle of its statement: it holds the first five rows' locks in an open transaction.
         await using var other = new NpgsqlConnection(db.Location);
@@ -197,7 +200,7 @@ public sealed class PostgresDeadlineTableTests(PostgresFixture postgres) : Deadl
         await using var two = await OpenAsync(db);
         var due = Enumerable.Range(0, 300).Select(i => new KnownDeadline(new RequestId($"due-{i:000}"), Now.AddSeconds(-i), 0));
         var later = Enumerable.Range(0, 20).Select(i => new KnownDeadline(new RequestId($"later-{i:00}"), Now.AddSeconds(i + 1), 0));
-        await one.BackfillAsync(due.Concat(later).ToArray(), None);
+        await one.ReconcileAsync(due.Concat(later).ToArray(), None);
 
         // Three claim loops per replica, started together, each taking small batches until nothing is left.
         var loops = new[] { (one, "one"), (two, "two") }
