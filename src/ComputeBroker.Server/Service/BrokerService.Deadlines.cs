@@ -29,10 +29,11 @@ public sealed partial class BrokerService
     /// </summary>
     private static readonly TimeSpan DeadlineLease = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often a replica on PostgreSQL sets the open requests' rows from the log (real time).</summary>
-    private static readonly TimeSpan ReconcileEvery = TimeSpan.FromMinutes(1);
 
     private DeadlineWriter? _deadlineWriter;
+
+    /// <summary>How often a replica on PostgreSQL sets the open requests' rows from the log (real time); settable for tests.</summary>
+    internal TimeSpan ReconcileEvery { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>UTC ticks of the earliest wake-up armed on the scheduler and not yet run; <see cref="long.MaxValue"/> when none.</summary>
     private long _armedWake = long.MaxValue;

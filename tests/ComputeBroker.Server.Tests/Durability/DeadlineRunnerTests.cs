@@ -271,6 +271,28 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
     }
 
     [SkippableFact]
+    public async Task ARowAReplicaDiedBeforeWriting_IsWrittenFromTheLogByAnotherReplica()
+    {
+        await using var db = await CreateDatabaseAsync();
+        var clock = new SteppedClock(T0);
+        await using var one = await StartAsync(db, clock);
+        await using var two = await StartAsync(db, clock);
+        var adminKey = (await one.CreateKeyAsync("admin")).Key;
+        await two.Service.CatchUpAsync(None);
+        using var viaTwo = two.Client(adminKey);
+        var id = new RequestId(await SubmitAsync(viaTwo));
+        var version = (await two.Service.TimelineAsync(id, None))[^1].Version;
+
+        // As if two had died between the submission's commit and its row's write: the table has no row for it.
+        await two.Service.WriteDeadlinesAsync(None);
+        await db.ExecuteAsync("DELETE FROM request_deadlines");
+        one.Service.ReconcileEvery = TimeSpan.FromMilliseconds(100);
+        var restored = await WaitForAsync(() => one.Service.Deadlines!.FindAsync(id, None), "replica one to write the row from the log");
+
+        Assert.Equal(new DeadlineRow(id, T0 + OfferWindow, version, null, null), restored);
+    }
+
+    [SkippableFact]
     public async Task ARunnerThatStalledPastItsLease_FiresAfterAnotherRunnerDid_AndRecordsNothingTwice()
     {
         await using var db = await CreateDatabaseAsync();
