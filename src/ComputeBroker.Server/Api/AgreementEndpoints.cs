@@ -31,7 +31,7 @@ public static class AgreementEndpoints
             return forbidden;
         }
 
-        var document = await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct);
+        var document = await RequestText.ReadAsync(http.Request, ct);
         if (string.IsNullOrWhiteSpace(document))
         {
             return Problems.Invalid("the body is empty; send the agreement document as YAML (Content-Type: application/yaml) or JSON");

@@ -26,7 +26,7 @@ public static class AuditEndpoints
             return forbidden;
         }
 
-        var text = await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct);
+        var text = await RequestText.ReadAsync(http.Request, ct);
         DigestDocument? expected = null;
         if (!string.IsNullOrWhiteSpace(text))
         {

@@ -29,7 +29,7 @@ public static class KeyEndpoints
             return forbidden;
         }
 
-        var (body, error) = JsonBody.Parse(await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct));
+        var (body, error) = JsonBody.Parse(await RequestText.ReadAsync(http.Request, ct));
         if (body is null)
         {
             return Problems.Invalid(error!);

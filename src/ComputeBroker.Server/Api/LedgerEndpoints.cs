@@ -139,7 +139,7 @@ public static class LedgerEndpoints
             return (null, null, forbidden);
         }
 
-        var (body, error) = JsonBody.Parse(await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct));
+        var (body, error) = JsonBody.Parse(await RequestText.ReadAsync(http.Request, ct));
         if (body is null)
         {
             return (null, null, Problems.Invalid(error!));

@@ -271,5 +271,5 @@ public static class ProviderEndpoints
     private static string? OwnProvider(HttpContext http) => http.Caller().Role.Kind == RoleKind.Provider ? http.Caller().Role.Subject : null;
 
     private static async Task<string> ReadAsync(HttpContext http, CancellationToken ct) =>
-        await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct);
+        await RequestText.ReadAsync(http.Request, ct);
 }

@@ -35,7 +35,7 @@ public static class RequestEndpoints
             return forbidden;
         }
 
-        var text = await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct);
+        var text = await RequestText.ReadAsync(http.Request, ct);
         var (body, error) = JsonBody.Parse(text);
         if (body is null)
         {

@@ -26,6 +26,23 @@ public sealed class RequestEndpointTests(ApiBroker broker) : IClassFixture<ApiBr
     }
 
     [Fact]
+    public async Task Submit_ABodyInUtf8WithAByteOrderMark_SentInSmallPieces_IsReadAsTheSameRequest()
+    {
+        // As some editors and clients save it: the mark, then the JSON. Sent seven bytes at a time, so that the server
+        // reads it in several pieces.
+        var id = RequestBodies.NewId("bom");
+        var json = JsonSerializer.Serialize(RequestBodies.Capacity(broker.Now, id, gpus: 512));
+        byte[] bytes = [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(json)];
+        using var content = new StreamContent(new ChunkedStream(bytes, chunk: 7));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var created = await broker.OpenAi.PostAsync("/v1/requests", content).ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal(id, created.Str("id"));
+        Assert.Equal(512, created.Int("gpus"));
+    }
+
+    [Fact]
     public async Task Submit_WithoutId_GetsAnIdFromTheServer()
     {
         var body = RequestBodies.Capacity(broker.Now);
@@ -302,4 +319,16 @@ public sealed class RequestEndpointTests(ApiBroker broker) : IClassFixture<ApiBr
         Assert.Equal(requests.GroupBy(r => r.Str("state")).ToDictionary(g => g.Key, g => g.Count()), byState);
         Assert.Contains(requests, r => r.Str("id") == offered && r.Str("state") == "awaiting-offer");
     }
+}
+
+/// <summary>A body that gives at most <c>chunk</c> bytes per read, so that the request reaches the server in pieces.</summary>
+internal sealed class ChunkedStream(byte[] bytes, int chunk) : MemoryStream(bytes)
+{
+    public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        base.ReadAsync(buffer, offset, Math.Min(count, chunk), cancellationToken);
 }
