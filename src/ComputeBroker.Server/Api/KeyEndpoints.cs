@@ -1,4 +1,3 @@
-using System.Text;
 using ComputeBroker.Server.Security;
 using ComputeBroker.Server.Service;
 using Microsoft.AspNetCore.Builder;

@@ -29,7 +29,6 @@ public sealed partial class BrokerService
     /// </summary>
     private static readonly TimeSpan DeadlineLease = TimeSpan.FromSeconds(10);
 
-
     private DeadlineWriter? _deadlineWriter;
 
     /// <summary>How often a replica on PostgreSQL sets the open requests' rows from the log (real time); settable for tests.</summary>

@@ -213,10 +213,8 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
     {
         await using var db = await CreateDatabaseAsync();
         var clock = new SteppedClock(T0);
-        await using var one = await StartAsync(db, clock);
-        await using var two = await StartAsync(db, clock);
-        var adminKey = (await one.CreateKeyAsync("admin")).Key;
-        await two.Service.CatchUpAsync(None);
+        await using var replicas = await StartReplicasAsync(db, clock);
+        var (one, two, adminKey) = replicas;
         using var viaOne = one.Client(adminKey);
         using var viaTwo = two.Client(adminKey);
         var ids = new List<RequestId>();
@@ -275,10 +273,8 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
     {
         await using var db = await CreateDatabaseAsync();
         var clock = new SteppedClock(T0);
-        await using var one = await StartAsync(db, clock);
-        await using var two = await StartAsync(db, clock);
-        var adminKey = (await one.CreateKeyAsync("admin")).Key;
-        await two.Service.CatchUpAsync(None);
+        await using var replicas = await StartReplicasAsync(db, clock);
+        var (one, two, adminKey) = replicas;
         using var viaTwo = two.Client(adminKey);
         var id = new RequestId(await SubmitAsync(viaTwo));
         var version = (await two.Service.TimelineAsync(id, None))[^1].Version;
@@ -297,10 +293,9 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
     {
         await using var db = await CreateDatabaseAsync();
         var clock = new SteppedClock(T0);
-        await using var one = await StartAsync(db, clock);
-        await using var two = await StartAsync(db, clock);
-        using var admin = one.Client((await one.CreateKeyAsync("admin")).Key);
-        await two.Service.CatchUpAsync(None);
+        await using var replicas = await StartReplicasAsync(db, clock);
+        var (one, two, adminKey) = replicas;
+        using var admin = one.Client(adminKey);
 
         // Submitted through one, which keeps the request's state as of the submission.
         var request = new RequestId(await SubmitAsync(admin));
@@ -341,6 +336,30 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
         Assert.Equal(rowAfterTwo, await table.FindAsync(request, None));
     }
 
+    /// <summary>Two brokers on one database and one clock (two replicas), with an admin key both know of.</summary>
+    private static async Task<Replicas> StartReplicasAsync(TestDatabase db, TimeProvider clock)
+    {
+        var one = await StartAsync(db, clock);
+        TestBroker? two = null;
+        try
+        {
+            two = await StartAsync(db, clock);
+            var adminKey = (await one.CreateKeyAsync("admin")).Key;
+            await two.Service.CatchUpAsync(None);
+            return new Replicas(one, two, adminKey);
+        }
+        catch
+        {
+            if (two is not null)
+            {
+                await two.DisposeAsync();
+            }
+
+            await one.DisposeAsync();
+            throw;
+        }
+    }
+
     private static async Task<Dictionary<RequestId, int>> CountAsync(BrokerService service, IReadOnlyList<RequestId> ids, Func<SourcingEvent, bool> which)
     {
         var counts = new Dictionary<RequestId, int>();
@@ -350,5 +369,15 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
         }
 
         return counts;
+    }
+}
+
+/// <summary>Two replicas of the broker on one database; stopped in the reverse order of their start.</summary>
+internal sealed record Replicas(TestBroker One, TestBroker Two, string AdminKey) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await Two.DisposeAsync();
+        await One.DisposeAsync();
     }
 }
