@@ -30,6 +30,17 @@ public sealed class HelpSnapshotTests
         Assert.Equal(Normalize(await File.ReadAllTextAsync(path)), actual);
     }
 
+    [Fact]
+    public async Task RequestsListHelp_NamesExactlyTheStatesTheServerTakes_InItsOrder()
+    {
+        // The option's description is a constant (an attribute): it has to follow the server's list when a state is added.
+        var result = await BrokerProcess.RunAsync(new Dictionary<string, string?>(), Path.GetTempPath(), "requests", "list", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        var text = string.Join(' ', result.Stdout.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"--state <STATE> Only requests in this state: {string.Join(", ", Server.Service.RequestView.States)} --customer", text, StringComparison.Ordinal);
+    }
+
     /// <summary>Spectre pads table cells with spaces; trailing whitespace is not part of the surface.</summary>
     private static string Normalize(string text) =>
         string.Join('\n', text.ReplaceLineEndings("\n").Split('\n').Select(line => line.TrimEnd())).TrimEnd() + "\n";
