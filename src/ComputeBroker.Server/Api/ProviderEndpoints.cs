@@ -73,7 +73,7 @@ public static class ProviderEndpoints
             return forbidden;
         }
 
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        var (body, error) = JsonBody.Parse(await RequestText.ReadAsync(http.Request, ct));
         if (body is null)
         {
             return Problems.Invalid(error!);
@@ -134,7 +134,7 @@ public static class ProviderEndpoints
             return forbidden;
         }
 
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        var (body, error) = JsonBody.Parse(await RequestText.ReadAsync(http.Request, ct));
         if (body is null)
         {
             return Problems.Invalid(error!);
@@ -256,7 +256,7 @@ public static class ProviderEndpoints
             return (null, forbidden);
         }
 
-        var (body, error) = JsonBody.Parse(await ReadAsync(http, ct));
+        var (body, error) = JsonBody.Parse(await RequestText.ReadAsync(http.Request, ct));
         if (body is null)
         {
             return (null, Problems.Invalid(error!));
@@ -268,7 +268,4 @@ public static class ProviderEndpoints
     }
 
     private static string? OwnProvider(HttpContext http) => http.Caller().Role.Kind == RoleKind.Provider ? http.Caller().Role.Subject : null;
-
-    private static async Task<string> ReadAsync(HttpContext http, CancellationToken ct) =>
-        await RequestText.ReadAsync(http.Request, ct);
 }

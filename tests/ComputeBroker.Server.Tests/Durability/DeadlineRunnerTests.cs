@@ -223,8 +223,7 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
             ids.AddRange((await Task.WhenAll(chunk.Select(i => SubmitAsync(i % 2 == 0 ? viaOne : viaTwo)))).Select(id => new RequestId(id)));
         }
 
-        await one.Service.WriteDeadlinesAsync(None);
-        await two.Service.WriteDeadlinesAsync(None);
+        await replicas.WriteDeadlinesAsync();
         Assert.Equal(Requests, await one.Service.Deadlines!.CountAsync(None));
 
         // A third replica claimed some offers' deadlines and died: nobody fires those until its lease ends.
@@ -263,8 +262,7 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
             Assert.Single(t.Value, e => e is QuoteWindowClosed);
             Assert.Single(t.Value, e => e is RequestClosed);
         });
-        await one.Service.WriteDeadlinesAsync(None);
-        await two.Service.WriteDeadlinesAsync(None);
+        await replicas.WriteDeadlinesAsync();
         Assert.Equal(0, await two.Service.Deadlines!.CountAsync(None));
     }
 
@@ -375,6 +373,13 @@ public sealed class PostgresDeadlineRunnerTests(PostgresFixture postgres) : Dead
 /// <summary>Two replicas of the broker on one database; stopped in the reverse order of their start.</summary>
 internal sealed record Replicas(TestBroker One, TestBroker Two, string AdminKey) : IAsyncDisposable
 {
+    /// <summary>Both replicas' deadline rows written, so that the table can be read.</summary>
+    public async Task WriteDeadlinesAsync()
+    {
+        await One.Service.WriteDeadlinesAsync(CancellationToken.None);
+        await Two.Service.WriteDeadlinesAsync(CancellationToken.None);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Two.DisposeAsync();
