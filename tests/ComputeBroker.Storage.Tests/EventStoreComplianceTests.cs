@@ -173,6 +173,26 @@ public abstract class EventStoreComplianceTests : IAsyncLifetime, IDisposable
     }
 
     [SkippableFact]
+    public async Task AppendsAroundAConflict_GetPositionsAsStored_AndNoneIsTakenTwice()
+    {
+        var store = await OpenAsync();
+        var before = await store.AppendAsync([To(R1, StreamAppend.NoStream, 1, 2)], Ct);
+
+        // The conflict is found by the database's unique (stream, version) constraint when the head is not known beforehand.
+        var other = await OpenAsync();
+        var conflicted = await other.AppendAsync([To(R2, StreamAppend.NoStream, 3), To(R1, StreamAppend.NoStream, 4)], Ct);
+        var after = await other.AppendAsync([To(R2, StreamAppend.NoStream, 5, 6, 7), To(Ledger, StreamAppend.NoStream, 8)], Ct);
+
+        Assert.False(conflicted.IsCommitted);
+        Assert.True(after.IsCommitted);
+        var all = await store.ReadAllAsync(0, 100, Ct);
+        Assert.Equal([.. before.Events, .. after.Events], all);
+        Assert.True(after.Events[0].Position > before.LastPosition);
+        Assert.Equal(after.Events.Select(e => e.Position).Order(), after.Events.Select(e => e.Position));
+        Assert.Equal(all.Count, all.Select(e => e.Position).Distinct().Count());
+    }
+
+    [SkippableFact]
     public async Task MultiStreamAppend_ConflictOnOneStream_WritesNothingOnTheOthers()
     {
         var store = await OpenAsync();
