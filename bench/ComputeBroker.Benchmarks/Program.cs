@@ -77,7 +77,8 @@ public static class Program
             var foldNs = fold?.ResultStatistics?.Mean;
             foreach (var report in byJob)
             {
-                var name = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo;
+                var name = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo
+                    + (report.BenchmarkCase.HasParameters ? $" ({report.BenchmarkCase.Parameters.PrintInfo})" : string.Empty);
                 var type = report.BenchmarkCase.Descriptor.Type.Name;
                 if (report.ResultStatistics is not { } stats)
                 {
@@ -104,7 +105,7 @@ public static class Program
         string[] header = ["Benchmark", "ns/request", "requests/s", "vs fold", "B/request", "Job"];
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
         Console.WriteLine();
-        Console.WriteLine("// * Per-request summary (ClauseResolverBenchmarks.Resolve: per call) *");
+        Console.WriteLine("// * Per-request summary (ClauseResolverBenchmarks.Resolve and ProjectionBenchmarks: per call) *");
         Console.WriteLine(Line(header, widths));
         Console.WriteLine(string.Join(" | ", widths.Select(w => new string('-', w))));
         foreach (var row in rows)

@@ -35,8 +35,16 @@ public sealed class BrokerProjection
     private SourcingSummaryBuilder _summary = new();
     private SourcingSummary? _summaryCache;
 
+    // Every open request, so that what reads only those (the deadline reconcile) does not scan every request ever made.
+    private readonly HashSet<RequestId> _open = [];
+
+    // What placement series are built from, kept as allocations, clauses and cancellations arrive, for everyone and per
+    // customer: building one then reads hours, not requests, and the projection's lock is not held for a scan of the history.
+    private readonly PlacementTally _placed = new();
+    private readonly Dictionary<string, PlacementTally> _placedByCustomer = new(StringComparer.Ordinal);
+
     // Placement series already built, by what they were asked for, with the placements version they were built at: the
-    // dashboard's overview asks every two seconds, per viewer, and building one reads every request.
+    // dashboard's overview asks every two seconds, per viewer.
     private readonly Dictionary<(string? Customer, PlacementBucket? Bucket, int Limit), (long Version, PlacementSeries Series)> _placementSeries = [];
     private long _placementsVersion;
 
@@ -149,8 +157,9 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _requests.Values
-                .Where(s => !s.IsClosed && s.NextDeadline is not null)
+            return _open
+                .Select(id => _requests[id])
+                .Where(s => s.NextDeadline is not null)
                 .Select(s => new KnownDeadline(s.Id, s.NextDeadline!.Value, s.EventCount - 1))
                 .ToArray();
         }
@@ -262,7 +271,8 @@ public sealed class BrokerProjection
                 _placementSeries.Clear();
             }
 
-            var series = PlacementSeries.Build(_requests.Values.Where(s => customer is null || s.Request!.Customer == customer), bucket, limit);
+            var tally = customer is null ? _placed : _placedByCustomer.GetValueOrDefault(customer) ?? new PlacementTally();
+            var series = PlacementSeries.Build(tally, bucket, limit);
             _placementSeries[(customer, bucket, limit)] = (_placementsVersion, series);
             return series;
         }
@@ -334,6 +344,7 @@ public sealed class BrokerProjection
         }
 
         var before = state.Request is null ? null : RequestView.StateOf(state);
+        var holderBefore = PlacementTally.HolderOf(state);
         state.Apply(e);
         var after = RequestView.StateOf(state);
         if (!ReferenceEquals(before, after))
@@ -346,9 +357,18 @@ public sealed class BrokerProjection
             _byState[after] = _byState.GetValueOrDefault(after) + 1;
         }
 
+        if (e is RequestSubmitted)
+        {
+            _open.Add(e.RequestId);
+        }
+        else if (e is RequestClosed)
+        {
+            _open.Remove(e.RequestId);
+        }
+
         if (e is AllocationMade or ClausesResolved or RequestClosed { Outcome: RequestOutcome.Cancelled })
         {
-            // What a placement series reads (PlacementSeries.Build): allocations, the holder, and which requests were cancelled.
+            Tally(state, e, holderBefore);
             _placementsVersion++;
         }
 
@@ -418,6 +438,51 @@ public sealed class BrokerProjection
                 _summary.Add(state);
                 _summaryCache = null;
                 break;
+        }
+    }
+
+    /// <summary>Keeps the placement tallies (everyone's and the customer's) as a series built from the requests would read them.</summary>
+    private void Tally(RequestState state, SourcingEvent e, ProviderId? holderBefore)
+    {
+        var customer = state.Request!.Customer;
+        if (!_placedByCustomer.TryGetValue(customer, out var own))
+        {
+            _placedByCustomer[customer] = own = new PlacementTally();
+        }
+
+        foreach (var tally in (ReadOnlySpan<PlacementTally>)[_placed, own])
+        {
+            switch (e)
+            {
+                case AllocationMade:
+                    tally.Add(state.Allocations[^1]);
+                    break;
+                case ClausesResolved:
+                    if (holderBefore is { } earlier)
+                    {
+                        tally.RemoveHolder(earlier);
+                    }
+
+                    if (PlacementTally.HolderOf(state) is { } holder)
+                    {
+                        tally.AddHolder(holder);
+                    }
+
+                    break;
+                case RequestClosed:
+                    // Cancelled: the request gave back what it had, and no longer counts for its holder.
+                    foreach (var allocation in state.Allocations)
+                    {
+                        tally.Remove(allocation);
+                    }
+
+                    if (PlacementTally.HolderOf(state) is { } cancelledHolder)
+                    {
+                        tally.RemoveHolder(cancelledHolder);
+                    }
+
+                    break;
+            }
         }
     }
 

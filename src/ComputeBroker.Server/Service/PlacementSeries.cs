@@ -27,54 +27,49 @@ public sealed record PlacementSeries(
     IReadOnlyList<PlacementPoint> Points)
 {
     /// <summary>
-    /// Builds the series. With no <paramref name="bucket"/>, picks the narrowest of hour, day and week that
-    /// covers the placements in at most <paramref name="limit"/> buckets; the series keeps the last
+    /// Builds the series from <paramref name="tally"/>. With no <paramref name="bucket"/>, picks the narrowest of hour, day and
+    /// week that covers the placements in at most <paramref name="limit"/> buckets; the series keeps the last
     /// <paramref name="limit"/> buckets (empty ones included, so bars sit on a true time axis).
     /// </summary>
-    public static PlacementSeries Build(IEnumerable<RequestState> requests, PlacementBucket? bucket, int limit)
+    /// <remarks>
+    /// Reads the tally's hours, not the requests: its cost grows with the time the placements span, not with how many requests
+    /// the broker has seen. Every bucket is a run of whole UTC hours, so the hours are all it needs.
+    /// </remarks>
+    public static PlacementSeries Build(PlacementTally tally, PlacementBucket? bucket, int limit)
     {
-        var allocations = new List<Allocation>();
-        var holders = new Dictionary<ProviderId, int>();
-        foreach (var request in requests)
-        {
-            if (request.Closed?.Outcome == RequestOutcome.Cancelled)
-            {
-                continue;
-            }
-
-            if (request.Clauses?.FirstRefusal is not null && request.Clauses.Holder is { } holder)
-            {
-                holders[holder] = holders.GetValueOrDefault(holder) + 1;
-            }
-
-            allocations.AddRange(request.Allocations);
-        }
-
-        ProviderId? holderId = holders.Count == 0 ? null : holders.MaxBy(h => h.Value).Key;
-        var providers = allocations.GroupBy(a => a.Provider.Value, StringComparer.Ordinal)
-            .Select(g => (Provider: g.Key, Gpus: g.Sum(a => (long)a.Gpus.Value)))
-            .OrderByDescending(p => p.Gpus).ThenBy(p => p.Provider, StringComparer.Ordinal)
+        var holderId = tally.Holder;
+        var providers = tally.Totals
+            .OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
             .ToArray();
-        var totals = providers.ToDictionary(p => p.Provider, p => p.Gpus, StringComparer.Ordinal);
-        var placed = providers.Sum(p => p.Gpus);
+        var totals = providers.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var placed = providers.Sum(p => p.Value);
         var holderTotal = holderId is { } h ? totals.GetValueOrDefault(h.Value) : 0;
         var share = placed == 0 ? 0m : decimal.Round((decimal)holderTotal / placed, 4);
-        if (allocations.Count == 0)
+        var hours = tally.Hours;
+        if (hours.Count == 0)
         {
             return new PlacementSeries(bucket ?? PlacementBucket.Hour, holderId, [], totals, share, []);
         }
 
-        var first = allocations.Min(a => a.At);
-        var last = allocations.Max(a => a.At);
+        var first = hours.Keys[0];
+        var last = hours.Keys[^1];
         var chosen = bucket ?? Choose(first, last, limit);
-        var byBucket = allocations.GroupBy(a => Floor(a.At, chosen)).ToDictionary(g => g.Key, g => g.ToArray());
         var points = new List<PlacementPoint>();
         long cumulative = 0;
         long cumulativeHolder = 0;
+        var hour = 0;
         for (var start = Floor(first, chosen); start <= last; start = Next(start, chosen))
         {
-            var inBucket = byBucket.GetValueOrDefault(start) ?? [];
-            var gpus = inBucket.GroupBy(a => a.Provider.Value, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(a => (long)a.Gpus.Value), StringComparer.Ordinal);
+            var end = Next(start, chosen);
+            var gpus = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (; hour < hours.Count && hours.Keys[hour] < end; hour++)
+            {
+                foreach (var (provider, count) in hours.Values[hour])
+                {
+                    gpus[provider] = gpus.GetValueOrDefault(provider) + count;
+                }
+            }
+
             var total = gpus.Values.Sum();
             var holderGpus = holderId is { } hid ? gpus.GetValueOrDefault(hid.Value) : 0;
             cumulative += total;
@@ -82,7 +77,7 @@ public sealed record PlacementSeries(
             points.Add(new PlacementPoint(start, gpus, total, holderGpus, cumulative == 0 ? 0m : decimal.Round((decimal)cumulativeHolder / cumulative, 4)));
         }
 
-        return new PlacementSeries(chosen, holderId, providers.Select(p => p.Provider).ToArray(), totals, share, points.Count > limit ? points[^limit..] : points);
+        return new PlacementSeries(chosen, holderId, providers.Select(p => p.Key).ToArray(), totals, share, points.Count > limit ? points[^limit..] : points);
     }
 
     private static PlacementBucket Choose(DateTimeOffset first, DateTimeOffset last, int limit)
@@ -122,4 +117,87 @@ public sealed record PlacementSeries(
         PlacementBucket.Day => start.AddDays(1),
         _ => start.AddDays(7),
     };
+}
+
+/// <summary>
+/// What a placement series is built from, kept as events arrive: GPUs placed per provider in each UTC hour (by the instant
+/// each allocation was made), the total per provider, and how many requests named each first-refusal holder. A cancelled
+/// request's allocations and holder are taken out again: it gave its capacity back. Not thread-safe (the projection's lock
+/// guards it).
+/// </summary>
+public sealed class PlacementTally
+{
+    private readonly SortedList<DateTimeOffset, Dictionary<string, long>> _hours = [];
+    private readonly Dictionary<string, long> _totals = new(StringComparer.Ordinal);
+
+    // Kept in the order holders were first named, with counts that may fall back to zero, so that the holder a tie gives is
+    // the same on every replica (they fold the same events in the same order).
+    private readonly Dictionary<ProviderId, int> _holders = [];
+
+    /// <summary>GPUs per provider in each hour that has any, earliest first.</summary>
+    public SortedList<DateTimeOffset, Dictionary<string, long>> Hours => _hours;
+
+    /// <summary>GPUs per provider over every hour; only providers with some.</summary>
+    public IReadOnlyDictionary<string, long> Totals => _totals;
+
+    /// <summary>The first-refusal holder named by the most requests (the first named, on a tie); none when no request names one.</summary>
+    public ProviderId? Holder
+    {
+        get
+        {
+            ProviderId? holder = null;
+            var most = 0;
+            foreach (var (provider, count) in _holders)
+            {
+                if (count > most)
+                {
+                    (holder, most) = (provider, count);
+                }
+            }
+
+            return holder;
+        }
+    }
+
+    public void Add(Allocation allocation) => Change(allocation.Provider.Value, allocation.At, allocation.Gpus.Value);
+
+    public void Remove(Allocation allocation) => Change(allocation.Provider.Value, allocation.At, -allocation.Gpus.Value);
+
+    public void AddHolder(ProviderId holder) => _holders[holder] = _holders.GetValueOrDefault(holder) + 1;
+
+    public void RemoveHolder(ProviderId holder) => _holders[holder] = _holders.GetValueOrDefault(holder) - 1;
+
+    /// <summary>The holder a request's clauses count for in a placement series: the first-refusal holder, when there is one.</summary>
+    public static ProviderId? HolderOf(RequestState request) =>
+        request.Clauses?.FirstRefusal is not null ? request.Clauses.Holder : null;
+
+    private void Change(string provider, DateTimeOffset at, long gpus)
+    {
+        var hour = PlacementSeries.Floor(at, PlacementBucket.Hour);
+        if (!_hours.TryGetValue(hour, out var byProvider))
+        {
+            _hours[hour] = byProvider = new Dictionary<string, long>(StringComparer.Ordinal);
+        }
+
+        Adjust(byProvider, provider, gpus);
+        if (byProvider.Count == 0)
+        {
+            _hours.Remove(hour);
+        }
+
+        Adjust(_totals, provider, gpus);
+    }
+
+    private static void Adjust(Dictionary<string, long> counts, string provider, long gpus)
+    {
+        var now = counts.GetValueOrDefault(provider) + gpus;
+        if (now == 0)
+        {
+            counts.Remove(provider);
+        }
+        else
+        {
+            counts[provider] = now;
+        }
+    }
 }

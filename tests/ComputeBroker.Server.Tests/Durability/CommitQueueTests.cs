@@ -10,7 +10,7 @@ namespace ComputeBroker.Server.Tests.Durability;
 /// <summary>
 /// The group commit on each database, its writer on the thread pool or on its own thread: however appends are grouped, each caller gets exactly
 /// its own events in the order it gave them, the committed callback sees every event once with the object it was written
-/// from, every append's deadline row commits with it, and the figures count every append.
+/// from, and the figures count every append.
 /// </summary>
 public abstract class CommitQueueTests(PostgresFixture postgres)
 {

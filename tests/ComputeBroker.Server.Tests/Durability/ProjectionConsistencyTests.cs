@@ -1,5 +1,7 @@
 using System.Net;
+using System.Text.Json;
 using ComputeBroker.Domain;
+using ComputeBroker.Serialization;
 using ComputeBroker.Server.Service;
 using ComputeBroker.Server.Tests.Infrastructure;
 using ComputeBroker.Storage;
@@ -70,6 +72,13 @@ public abstract class ProjectionConsistencyTests(PostgresFixture postgres)
         Assert.Equal(
             rebuilt.Offers(_ => true).Select(o => (o.Id, o.State)),
             live.Offers(_ => true).Select(o => (o.Id, o.State)));
+        Assert.Equal(
+            rebuilt.OpenDeadlines().OrderBy(d => d.Request.Value, StringComparer.Ordinal),
+            live.OpenDeadlines().OrderBy(d => d.Request.Value, StringComparer.Ordinal));
+        Assert.Equal(200, live.OpenDeadlines().Count);
+        Assert.Equal(
+            JsonSerializer.Serialize(rebuilt.Placements(null, PlacementBucket.Hour, 72), BrokerJson.Options),
+            JsonSerializer.Serialize(live.Placements(null, PlacementBucket.Hour, 72), BrokerJson.Options));
     }
 
     /// <summary>Request views compared by value, allocations included (the record's own equality compares the list by reference).</summary>
