@@ -147,12 +147,7 @@ public static class RequestEndpoints
         try
         {
             // The customer, when there is one, is read from its own index by the projection, not filtered here.
-            var page = broker.Projection.Requests(
-                r => (state is null || r.State == state)
-                     && (provider is null || r.Allocations.Any(a => a.Provider.Value == provider)),
-                cursor,
-                pageSize,
-                customer);
+            var page = broker.Projection.Requests(state, provider, cursor, pageSize, customer);
             return Results.Ok(page);
         }
         catch (InvalidCursorException ex)

@@ -27,8 +27,10 @@ public sealed class BrokerProjection
     private readonly Dictionary<AgreementId, List<string>> _agreementDocuments = [];
     private readonly List<LedgerEvent> _ledgerEvents = [];
 
-    // Kept as events arrive so that neither the overview nor a request's close scans every request ever made.
-    private readonly Dictionary<string, int> _byState = new(StringComparer.Ordinal);
+    // Kept as events arrive so that neither the overview nor a request's close scans every request ever made: the positions in
+    // the log's order (in _order) of the requests in each state, and each request's position.
+    private readonly Dictionary<string, SortedSet<int>> _byState = new(StringComparer.Ordinal);
+    private readonly Dictionary<RequestId, int> _indexOf = [];
     private readonly Dictionary<RequestId, OpenItems> _openItems = [];
     private int _openOffers;
     private int _openQuoteRequests;
@@ -104,39 +106,74 @@ public sealed class BrokerProjection
     }
 
     /// <summary>
-    /// Requests newest first, filtered, one page after the cursor. With <paramref name="customer"/>, only that customer's requests
-    /// are read (from their own index), so a customer's page costs the same however many requests others have made.
+    /// Requests newest first, in <paramref name="state"/> (any when null) and placed with <paramref name="provider"/> (any when
+    /// null), one page after the cursor. With <paramref name="customer"/>, only that customer's requests are read (from their
+    /// own index), so a customer's page costs the same however many requests others have made; without, a state that few
+    /// requests are in (every open state, a rare outcome) is read from that state's index. Requests are filtered on their
+    /// state and a view is built only for those listed.
     /// </summary>
-    public Page<RequestView> Requests(Func<RequestView, bool> filter, string? cursor, int limit, string? customer = null)
+    public Page<RequestView> Requests(string? state, string? provider, string? cursor, int limit, string? customer = null)
     {
         lock (_gate)
         {
             var start = Math.Min(Cursor.Decode(cursor) ?? _order.Count, _order.Count);
-
-            // Positions in the log's order of the requests to read, newest first, below the cursor's: every request, or the
-            // customer's alone.
-            List<int>? own = null;
-            var k = start - 1;
-            if (customer is not null)
-            {
-                // The customer's positions are ascending and distinct: the search finds the cursor's, or where it would be.
-                own = _orderByCustomer.GetValueOrDefault(customer) ?? [];
-                var found = own.BinarySearch(start);
-                k = (found >= 0 ? found : ~found) - 1;
-            }
-
             var items = new List<RequestView>(limit);
-            for (; k >= 0 && items.Count < limit; k--)
+            int? last = null;
+            foreach (var index in Candidates(start, state, customer))
             {
-                var view = RequestView.From(_requests[_order[own is null ? k : own[k]]]);
-                if (filter(view))
+                if (items.Count == limit)
                 {
-                    items.Add(view);
+                    // The cursor is the position of the last request listed: the next page reads the ones below it, whoever asks.
+                    return new Page<RequestView>(items, Cursor.Encode(last!.Value));
+                }
+
+                var request = _requests[_order[index]];
+                if ((state is null || RequestView.StateOf(request) == state)
+                    && (provider is null || request.Allocations.Any(a => a.Provider.Value == provider)))
+                {
+                    items.Add(RequestView.From(request));
+                    last = index;
                 }
             }
 
-            // The cursor is the position of the last request read: the next page reads the ones below it, whoever asks.
-            return new Page<RequestView>(items, k >= 0 ? Cursor.Encode(own is null ? k + 1 : own[k + 1]) : null);
+            return new Page<RequestView>(items, null);
+        }
+    }
+
+    /// <summary>The positions of the requests a list reads, newest first, below <paramref name="start"/>; the caller holds the lock.</summary>
+    private IEnumerable<int> Candidates(int start, string? state, string? customer)
+    {
+        if (customer is not null)
+        {
+            // The customer's positions are ascending and distinct: the search finds the cursor's, or where it would be.
+            var own = _orderByCustomer.GetValueOrDefault(customer) ?? [];
+            var found = own.BinarySearch(start);
+            for (var k = (found >= 0 ? found : ~found) - 1; k >= 0; k--)
+            {
+                yield return own[k];
+            }
+
+            yield break;
+        }
+
+        // A state's index is read newest first from its end, past the positions above the cursor: worth it when the state
+        // holds few of the requests, where reading every request would read many for each one listed.
+        if (state is not null && _byState.GetValueOrDefault(state) is var inState && (inState is null || inState.Count * 4 <= _order.Count))
+        {
+            foreach (var index in inState?.Reverse() ?? [])
+            {
+                if (index < start)
+                {
+                    yield return index;
+                }
+            }
+
+            yield break;
+        }
+
+        for (var k = start - 1; k >= 0; k--)
+        {
+            yield return k;
         }
     }
 
@@ -246,7 +283,7 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            var byState = _byState.Where(p => p.Value > 0).ToDictionary(StringComparer.Ordinal);
+            var byState = _byState.Where(p => p.Value.Count > 0).ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal);
             _summaryCache ??= _summary.Build();
             return new OverviewView(byState, _summaryCache, _openOffers, _openQuoteRequests, Position);
         }
@@ -329,6 +366,7 @@ public sealed class BrokerProjection
         if (!_requests.TryGetValue(e.RequestId, out var state))
         {
             _requests[e.RequestId] = state = new RequestState();
+            _indexOf[e.RequestId] = _order.Count;
             _order.Add(e.RequestId);
         }
 
@@ -349,12 +387,18 @@ public sealed class BrokerProjection
         var after = RequestView.StateOf(state);
         if (!ReferenceEquals(before, after))
         {
+            var index = _indexOf[e.RequestId];
             if (before is not null)
             {
-                _byState[before]--;
+                _byState[before].Remove(index);
             }
 
-            _byState[after] = _byState.GetValueOrDefault(after) + 1;
+            if (!_byState.TryGetValue(after, out var inState))
+            {
+                _byState[after] = inState = [];
+            }
+
+            inState.Add(index);
         }
 
         if (e is RequestSubmitted)
@@ -576,10 +620,10 @@ public sealed class BrokerProjection
         public List<int> Awards { get; } = [];
     }
 
-    /// <summary>Opaque page cursors: a position in the submission order.</summary>
     /// <summary>Placement series kept at most (customers × buckets × limits asked); past it they are built afresh.</summary>
     private const int MaxPlacementSeries = 64;
 
+    /// <summary>Opaque page cursors: a position in the submission order.</summary>
     private static class Cursor
     {
         public static string Encode(int index) => Convert.ToBase64String(BitConverter.GetBytes(index));
