@@ -157,12 +157,18 @@ internal static class ServiceLoad
     /// Submits <paramref name="count"/> requests from <paramref name="concurrency"/> clients, as fast as they are answered or, with
     /// <paramref name="perSecond"/>, on a fixed schedule (open loop); each submit's latency in milliseconds goes to <paramref name="latencies"/>.
     /// </summary>
+    /// <remarks>
+    /// On a schedule, the clients are as many as a tenth of a second's requests (<see cref="PacedClients"/>) and at least
+    /// <paramref name="concurrency"/>: a submit is sent when it is due even while slower ones are still waiting, so the
+    /// latency measured is the service's, not a queue in front of too few clients that no one measures.
+    /// </remarks>
     private static Task RunAsync(HttpClient http, string prefix, int count, int concurrency, double? perSecond, double[] latencies)
     {
         var next = -1;
         var now = DateTimeOffset.UtcNow;
         var watch = Stopwatch.StartNew();
-        return Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        var clients = perSecond is { } paced ? PacedClients(paced, concurrency) : concurrency;
+        return Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < count)
@@ -198,6 +204,9 @@ internal static class ServiceLoad
             }
         })));
     }
+
+    /// <summary>Clients for a paced run: a tenth of a second's requests, and no fewer than the full-load run's.</summary>
+    public static int PacedClients(double perSecond, int concurrency) => Math.Max(concurrency, (int)Math.Ceiling(perSecond / 10));
 
     /// <summary>Waits until <paramref name="total"/> requests are closed (the overview counts closed requests).</summary>
     private static async Task WaitClosedAsync(HttpClient http, int total)

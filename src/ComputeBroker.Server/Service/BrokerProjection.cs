@@ -114,6 +114,7 @@ public sealed class BrokerProjection
     /// </summary>
     public Page<RequestView> Requests(string? state, string? provider, string? cursor, int limit, string? customer = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_gate)
         {
             var start = Math.Min(Cursor.Decode(cursor) ?? _order.Count, _order.Count);

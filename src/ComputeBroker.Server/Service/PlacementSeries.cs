@@ -134,8 +134,8 @@ public sealed class PlacementTally
     // the same on every replica (they fold the same events in the same order).
     private readonly Dictionary<ProviderId, int> _holders = [];
 
-    /// <summary>GPUs per provider in each hour that has any, earliest first.</summary>
-    public SortedList<DateTimeOffset, Dictionary<string, long>> Hours => _hours;
+    /// <summary>GPUs per provider in each hour that has any, earliest first: for <see cref="PlacementSeries.Build"/> to read, not to change.</summary>
+    internal SortedList<DateTimeOffset, Dictionary<string, long>> Hours => _hours;
 
     /// <summary>GPUs per provider over every hour; only providers with some.</summary>
     public IReadOnlyDictionary<string, long> Totals => _totals;
