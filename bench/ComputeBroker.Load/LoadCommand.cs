@@ -116,7 +116,7 @@ internal sealed class LoadCommand : AsyncCommand<LoadSettings>
                 Console.WriteLine($"[{db}] service: {requests} request workflows at concurrency {concurrency}...");
                 var service = await ServiceLoad.MeasureAsync(Connection("broker"), requests, concurrency, gcLog: gcLog);
                 var paced = pace ?? raw.CommitsPerSecond / 2;
-                Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s ({(pace is null ? "half the raw limit" : "--pace")}), each sent when due, by up to {ServiceLoad.PacedClients(paced, concurrency)} clients...");
+                Console.WriteLine($"[{db}] service: {requests} request workflows submitted at {paced:N0}/s ({(pace is null ? "half the raw limit" : "--pace")}), each sent when it is due...");
                 var atHalf = await ServiceLoad.MeasureAsync(Connection("paced"), requests, concurrency, paced, gcLog);
                 rows.Add(new LoadRow(db, raw.CommitsPerSecond, service, paced, atHalf, alone));
             }

@@ -158,55 +158,64 @@ internal static class ServiceLoad
     /// <paramref name="perSecond"/>, on a fixed schedule (open loop); each submit's latency in milliseconds goes to <paramref name="latencies"/>.
     /// </summary>
     /// <remarks>
-    /// On a schedule, the clients are as many as a tenth of a second's requests (<see cref="PacedClients"/>) and at least
-    /// <paramref name="concurrency"/>: a submit is sent when it is due even while slower ones are still waiting, so the
-    /// latency measured is the service's, not a queue in front of too few clients that no one measures.
+    /// On a schedule, each submit is sent when it is due however many earlier ones are still unanswered, so the latency measured
+    /// is the service's, not a wait for a free client that no one measures.
     /// </remarks>
-    private static Task RunAsync(HttpClient http, string prefix, int count, int concurrency, double? perSecond, double[] latencies)
+    private static async Task RunAsync(HttpClient http, string prefix, int count, int concurrency, double? perSecond, double[] latencies)
     {
-        var next = -1;
         var now = DateTimeOffset.UtcNow;
-        var watch = Stopwatch.StartNew();
-        var clients = perSecond is { } paced ? PacedClients(paced, concurrency) : concurrency;
-        return Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        if (perSecond is { } rate)
+        {
+            // Open loop: request i is due at i / rate seconds, whatever the earlier ones are doing.
+            var watch = Stopwatch.StartNew();
+            var sent = new Task[count];
+            for (var i = 0; i < count; i++)
+            {
+                var due = TimeSpan.FromSeconds(i / rate) - watch.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due);
+                }
+
+                sent[i] = SubmitAsync(i);
+            }
+
+            await Task.WhenAll(sent);
+            return;
+        }
+
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < count)
             {
-                if (perSecond is { } rate)
-                {
-                    // Open loop: request i is due at i / rate seconds, whatever the earlier ones are doing.
-                    var due = TimeSpan.FromSeconds(i / rate) - watch.Elapsed;
-                    if (due > TimeSpan.Zero)
-                    {
-                        await Task.Delay(due);
-                    }
-                }
-
-                var body = Json(new
-                {
-                    id = $"{prefix}-{i}",
-                    workloadClass = "training",
-                    accelerator = "H200",
-                    gpus = 64,
-                    earliestStart = now.AddDays(30).ToString("O", CultureInfo.InvariantCulture),
-                    durationHours = 24,
-                    maxPrice = "15.00 USD",
-                    neededBy = now.AddDays(10).ToString("O", CultureInfo.InvariantCulture),
-                });
-                var started = Stopwatch.GetTimestamp();
-                using var response = await http.PostAsync("/v1/requests", body);
-                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                if (response.StatusCode != HttpStatusCode.Created)
-                {
-                    throw new InvalidOperationException($"submit {prefix}-{i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
+                await SubmitAsync(i);
             }
         })));
-    }
 
-    /// <summary>Clients for a paced run: a tenth of a second's requests, and no fewer than the full-load run's.</summary>
-    public static int PacedClients(double perSecond, int concurrency) => Math.Max(concurrency, (int)Math.Ceiling(perSecond / 10));
+        async Task SubmitAsync(int i)
+        {
+            var body = Json(new
+            {
+                id = $"{prefix}-{i}",
+                workloadClass = "training",
+                accelerator = "H200",
+                gpus = 64,
+                earliestStart = now.AddDays(30).ToString("O", CultureInfo.InvariantCulture),
+                durationHours = 24,
+                maxPrice = "15.00 USD",
+                neededBy = now.AddDays(10).ToString("O", CultureInfo.InvariantCulture),
+            });
+            var started = Stopwatch.GetTimestamp();
+            using var response = await http.PostAsync("/v1/requests", body);
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"submit {prefix}-{i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+    }
 
     /// <summary>Waits until <paramref name="total"/> requests are closed (the overview counts closed requests).</summary>
     private static async Task WaitClosedAsync(HttpClient http, int total)
