@@ -37,9 +37,6 @@ public sealed class BrokerProjection
     private SourcingSummaryBuilder _summary = new();
     private SourcingSummary? _summaryCache;
 
-    // Every open request, so that what reads only those (the deadline reconcile) does not scan every request ever made.
-    private readonly HashSet<RequestId> _open = [];
-
     // What placement series are built from, kept as allocations, clauses and cancellations arrive, for everyone and per
     // customer: building one then reads hours, not requests, and the projection's lock is not held for a scan of the history.
     private readonly PlacementTally _placed = new();
@@ -195,8 +192,10 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _open
-                .Select(id => _requests[id])
+            // The open requests are those in the open states' indexes.
+            return RequestView.OpenStates
+                .SelectMany(state => (IEnumerable<int>?)_byState.GetValueOrDefault(state) ?? [])
+                .Select(index => _requests[_order[index]])
                 .Where(s => s.NextDeadline is not null)
                 .Select(s => new KnownDeadline(s.Id, s.NextDeadline!.Value, s.EventCount - 1))
                 .ToArray();
@@ -400,15 +399,6 @@ public sealed class BrokerProjection
             }
 
             inState.Add(index);
-        }
-
-        if (e is RequestSubmitted)
-        {
-            _open.Add(e.RequestId);
-        }
-        else if (e is RequestClosed)
-        {
-            _open.Remove(e.RequestId);
         }
 
         if (e is AllocationMade or ClausesResolved or RequestClosed { Outcome: RequestOutcome.Cancelled })

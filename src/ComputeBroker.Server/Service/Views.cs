@@ -59,6 +59,9 @@ public sealed record RequestView(
     /// <summary>The request's state as the API names it: its outcome once closed, else its phase (kebab-case).</summary>
     public static string StateOf(RequestState s) => s.Closed is { } c ? OutcomeNames[(int)c.Outcome] : PhaseNames[(int)s.Phase];
 
+    /// <summary>The names <see cref="StateOf"/> gives requests still open: their phases.</summary>
+    internal static IReadOnlyList<string> OpenStates => PhaseNames;
+
     // Views are built for every listed request and every overview: name each enum value once.
     private static readonly string[] OutcomeNames = Names<RequestOutcome>();
     private static readonly string[] PhaseNames = Names<RequestPhase>();
