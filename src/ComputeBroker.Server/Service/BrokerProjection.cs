@@ -16,8 +16,9 @@ namespace ComputeBroker.Server.Service;
 public sealed class BrokerProjection
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<RequestId, RequestState> _requests = [];
-    private readonly List<RequestId> _order = [];
+    // Every request in the log's order (of first events), and each request's position in it.
+    private readonly List<RequestState> _order = [];
+    private readonly Dictionary<RequestId, int> _positionOf = [];
     private readonly Dictionary<string, List<int>> _orderByCustomer = new(StringComparer.Ordinal);
     private readonly Dictionary<OfferId, OfferView> _offers = [];
     private readonly List<OfferId> _offerOrder = [];
@@ -28,9 +29,8 @@ public sealed class BrokerProjection
     private readonly List<LedgerEvent> _ledgerEvents = [];
 
     // Kept as events arrive so that neither the overview nor a request's close scans every request ever made: the positions in
-    // the log's order (in _order) of the requests in each state, and each request's position.
+    // the log's order (in _order) of the requests in each state.
     private readonly Dictionary<string, SortedSet<int>> _byState = new(StringComparer.Ordinal);
-    private readonly Dictionary<RequestId, int> _indexOf = [];
     private readonly Dictionary<RequestId, OpenItems> _openItems = [];
     private int _openOffers;
     private int _openQuoteRequests;
@@ -90,7 +90,7 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _requests.TryGetValue(id, out var s) ? RequestView.From(s) : null;
+            return _positionOf.TryGetValue(id, out var at) ? RequestView.From(_order[at]) : null;
         }
     }
 
@@ -98,7 +98,7 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _requests.TryGetValue(id, out var s) ? s.Request!.Customer : null;
+            return _positionOf.TryGetValue(id, out var at) ? _order[at].Request!.Customer : null;
         }
     }
 
@@ -125,7 +125,7 @@ public sealed class BrokerProjection
                     return new Page<RequestView>(items, Cursor.Encode(last!.Value));
                 }
 
-                var request = _requests[_order[index]];
+                var request = _order[index];
                 if ((state is null || RequestView.StateOf(request) == state)
                     && (provider is null || request.Allocations.Any(a => a.Provider.Value == provider)))
                 {
@@ -180,7 +180,7 @@ public sealed class BrokerProjection
     {
         lock (_gate)
         {
-            return _requests.Values
+            return _order
                 .Where(s => s.Closed?.Outcome != RequestOutcome.Cancelled)
                 .SelectMany(s => s.Allocations.Select(a => (s.Request!, a)))
                 .ToArray();
@@ -195,7 +195,7 @@ public sealed class BrokerProjection
             // The open requests are those in the open states' indexes.
             return RequestView.OpenStates
                 .SelectMany(state => (IEnumerable<int>?)_byState.GetValueOrDefault(state) ?? [])
-                .Select(index => _requests[_order[index]])
+                .Select(index => _order[index])
                 .Where(s => s.NextDeadline is not null)
                 .Select(s => new KnownDeadline(s.Id, s.NextDeadline!.Value, s.EventCount - 1))
                 .ToArray();
@@ -363,34 +363,35 @@ public sealed class BrokerProjection
 
     private void ApplySourcing(SourcingEvent e)
     {
-        if (!_requests.TryGetValue(e.RequestId, out var state))
+        if (!_positionOf.TryGetValue(e.RequestId, out var position))
         {
-            _requests[e.RequestId] = state = new RequestState();
-            _indexOf[e.RequestId] = _order.Count;
-            _order.Add(e.RequestId);
+            position = _order.Count;
+            _positionOf[e.RequestId] = position;
+            _order.Add(new RequestState());
         }
+
+        var state = _order[position];
 
         if (e is RequestSubmitted submitted)
         {
-            // A request's first event: its position in the log's order is the last one taken.
+            // A request's first event: the customer's positions stay ascending.
             if (!_orderByCustomer.TryGetValue(submitted.Request.Customer, out var positions))
             {
                 _orderByCustomer[submitted.Request.Customer] = positions = [];
             }
 
-            positions.Add(_order.Count - 1);
+            positions.Add(position);
         }
 
         var before = state.Request is null ? null : RequestView.StateOf(state);
-        var holderBefore = PlacementTally.HolderOf(state);
+        var holderBefore = e is ClausesResolved ? PlacementTally.HolderOf(state) : null;
         state.Apply(e);
         var after = RequestView.StateOf(state);
         if (!ReferenceEquals(before, after))
         {
-            var index = _indexOf[e.RequestId];
             if (before is not null)
             {
-                _byState[before].Remove(index);
+                _byState[before].Remove(position);
             }
 
             if (!_byState.TryGetValue(after, out var inState))
@@ -398,7 +399,7 @@ public sealed class BrokerProjection
                 _byState[after] = inState = [];
             }
 
-            inState.Add(index);
+            inState.Add(position);
         }
 
         if (e is AllocationMade or ClausesResolved or RequestClosed { Outcome: RequestOutcome.Cancelled })
